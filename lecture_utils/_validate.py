@@ -1,0 +1,68 @@
+"""Argument checks shared by every public function: each raises a clear error naming the argument."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def check_real(name: str, value, *, low=None, high=None, low_open=False, high_open=False, allow_none=False):
+    """Return ``value`` as a float after checking it is a finite real number inside the given range.
+
+    Raises ``TypeError`` for a non-number and ``ValueError`` for NaN, infinity or a value out of range;
+    both messages name the argument and the allowed values.
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}{_range(low, high, low_open, high_open)}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}{_range(low, high, low_open, high_open)}, got {value}")
+    return value
+
+
+def _range(low, high, low_open, high_open):
+    if low is None or high is None:
+        return ""
+    return f" (allowed: {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'})"
+
+
+def check_int(name: str, value, *, low=None, high=None, allow_none=False):
+    """Return ``value`` as an int after checking it is an integer inside ``[low, high]``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices):
+    """Check that ``value`` is one of ``choices`` (compared with ==)."""
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
+    return value
+
+
+def check_array(name: str, value, *, ndim=None, allow_nan=False):
+    """Return ``value`` as a float64 array; ``TypeError`` if it holds no numbers, ``ValueError`` for NaN."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from exc
+    if ndim is not None and arr.ndim not in (ndim if isinstance(ndim, tuple) else (ndim,)):
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if not allow_nan and np.isnan(arr).any():
+        raise ValueError(f"{name} must not contain NaN")
+    return arr

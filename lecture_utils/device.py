@@ -1,0 +1,62 @@
+"""Seeding and device choice in one place (every lecture's setup cell calls these)."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from ._validate import check_int
+
+#: Environment variable that forces a device, e.g. ``LECTURE_DEVICE=cpu``.
+DEVICE_ENV = "LECTURE_DEVICE"
+_DEVICES = ("cuda", "mps", "cpu")
+
+
+def set_seed(seed: int) -> int:
+    """Seed python's ``random``, numpy's global generator and torch (CPU and CUDA). Returns the seed.
+
+    Example: ``set_seed(0)``
+    """
+    import torch
+
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def get_device(prefer: str | None = None):
+    """The torch device to train on: CUDA, then Apple MPS, then CPU.
+
+    ``prefer`` (or the environment variable ``LECTURE_DEVICE``) forces one of ``"cuda"``, ``"mps"``,
+    ``"cpu"``; asking for one that is not available raises ``ValueError``. Example: ``get_device("cpu")``
+    """
+    import torch
+
+    choice = prefer if prefer is not None else os.environ.get(DEVICE_ENV) or None
+    if choice is not None:
+        if not isinstance(choice, str) or choice.split(":")[0].lower() not in _DEVICES:
+            src = "prefer" if prefer is not None else DEVICE_ENV
+            raise ValueError(f"{src} must be one of {', '.join(_DEVICES)}, got {choice!r}")
+        kind = choice.split(":")[0].lower()
+        if not _available(kind):
+            raise ValueError(f"device {choice!r} was asked for but is not available here; "
+                             f"available: {', '.join(d for d in _DEVICES if _available(d))}")
+        return torch.device(choice.lower())
+    for kind in _DEVICES:
+        if _available(kind):
+            return torch.device(kind)
+    return torch.device("cpu")
+
+
+def _available(kind: str) -> bool:
+    import torch
+
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        backend = getattr(torch.backends, "mps", None)
+        return bool(backend is not None and backend.is_available())
+    return True

@@ -1,0 +1,1 @@
+"""Interactive figures for the course, drawn on top of lecture_utils."""
