@@ -373,6 +373,16 @@ class Trajectory:
         return f"not converged after {self.num_steps} steps (|grad| = {self.grad_norms[-1, i]:.2g})"
 
 
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    """Sum over the last axis of a (B, d) array; a loop over few columns beats a strided reduction."""
+    if a.shape[1] > 8:
+        return a.sum(axis=1)
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
 def _as_start_points(surface: Surface, x0) -> np.ndarray:
     try:
         X = np.array(x0, dtype=float)
@@ -435,6 +445,7 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
     diverged_at = np.full(B, -1, dtype=np.int64)
     converged_at = np.full(B, -1, dtype=np.int64)
     alive = np.ones(B, dtype=bool)
+    alive_count = B
     state = opt.init_state(X)
 
     with np.errstate(all="ignore"):
@@ -442,19 +453,30 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
         for t in range(num_steps + 1):
             f = surface._value(x).reshape(B)
             g = surface._grad(x).reshape(B, d)
-            bad = alive & ~(np.all(np.isfinite(x), axis=1) & np.isfinite(f) & np.all(np.isfinite(g), axis=1))
-            if bad.any():
-                diverged_at[bad] = t
-                alive &= ~bad
-                if t > 0:  # freeze at the last finite position (x0 itself is finite)
-                    x[bad] = xs[t - 1, bad]
-                f[bad] = np.nan
+            # One pass over the columns instead of axis reductions: d is small and B is large here.
+            gn2 = _rowsum(g * g)
+            finite = np.isfinite(f + _rowsum(x) + gn2)
+            all_alive = alive_count == B
+            if not finite.all():
+                bad = alive & ~finite
+                if bad.any():
+                    diverged_at[bad] = t
+                    alive &= ~bad
+                    alive_count = int(alive.sum())
+                    all_alive = False
+                    if t > 0:  # freeze at the last finite position (x0 itself is finite)
+                        x[bad] = xs[t - 1, bad]
             xs[t] = x
-            values[t, alive] = f[alive]
-            gn = np.linalg.norm(g, axis=1)
-            grad_norms[t, alive] = gn[alive]
-            newly = alive & (converged_at < 0) & (gn < tol)
-            converged_at[newly] = t
+            gn = np.sqrt(gn2)
+            if all_alive:
+                values[t] = f
+                grad_norms[t] = gn
+            else:
+                values[t, alive] = f[alive]
+                grad_norms[t, alive] = gn[alive]
+            newly = (gn < tol) & (converged_at < 0) & alive
+            if newly.any():
+                converged_at[newly] = t
             if t == num_steps:
                 break
             lr = opt.lr if lr_schedule is None else float(lr_schedule(opt.lr, t))
@@ -465,7 +487,9 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
                 g = clip_by_value(g, clip_value)
             if clip_norm is not None:
                 g = clip_by_norm(g, clip_norm)
-            g = np.where(alive[:, None], g, 0.0)
-            x_new = opt.update(x, g, state, lr, t + 1)
-            x = np.where(alive[:, None], x_new, x)
+            if all_alive:
+                x = opt.update(x, g, state, lr, t + 1)
+            else:
+                g = np.where(alive[:, None], g, 0.0)
+                x = np.where(alive[:, None], opt.update(x, g, state, lr, t + 1), x)
     return Trajectory(xs, values, grad_norms, lrs, diverged_at, converged_at, label=opt.label, tol=tol)
