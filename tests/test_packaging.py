@@ -1,7 +1,10 @@
 """The set-up files agree with each other."""
 import pathlib
 import re
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch"}
