@@ -78,23 +78,27 @@ class Surface:
             return X.reshape(1, 1), "scalar"
         if X.ndim == 1 and X.shape[0] == self.dim:
             return X[None, :], "single"
+        if X.ndim == 1 and self.dim == 1:  # a 1D surface on a plain array of points: values per point
+            return X[:, None], "points1d"
         if X.ndim == 2 and X.shape[1] == self.dim:
             return X, "batch"
         raise ValueError(f"x must have shape ({self.dim},) or (B, {self.dim}) for surface {self.name!r}, "
                          f"got shape {X.shape}")
 
     def value(self, x):
-        """f(x): shape ``()`` for one point, ``(B,)`` for a batch. Overflow gives inf/NaN, never a warning."""
+        """f(x): shape ``()`` for one point, ``(B,)`` for a batch (a 1D surface also takes a plain ``(B,)`` array). Overflow gives inf/NaN, never a warning."""
         X, kind = self._batch(x)
         with np.errstate(all="ignore"):
             v = np.asarray(self._value(X), dtype=float).reshape(X.shape[0])
-        return v if kind == "batch" else v[0]
+        return v if kind in ("batch", "points1d") else v[0]
 
     def grad(self, x):
         """Gradient: shape ``(d,)`` for one point (``()`` for a 1D scalar input), ``(B, d)`` for a batch."""
         X, kind = self._batch(x)
         with np.errstate(all="ignore"):
             g = np.asarray(self._grad(X), dtype=float).reshape(X.shape[0], self.dim)
+        if kind == "points1d":
+            return g[:, 0]
         return g if kind == "batch" else (g[0, 0] if kind == "scalar" else g[0])
 
     def hessian(self, x):
@@ -102,6 +106,8 @@ class Surface:
         X, kind = self._batch(x)
         with np.errstate(all="ignore"):
             H = np.asarray(self._hess(X), dtype=float).reshape(X.shape[0], self.dim, self.dim)
+        if kind == "points1d":
+            return H[:, 0, 0]
         return H if kind == "batch" else (H[0, 0, 0] if kind == "scalar" else H[0])
 
     def grid(self, n: int = 200, bounds=None):

@@ -100,6 +100,9 @@ def test_single_point_and_batch_shapes():
     one = surfaces.get("sin_parabola")
     assert np.shape(one.value(0.3)) == () and np.shape(one.grad(0.3)) == ()
     assert one.grad(np.zeros((5, 1))).shape == (5, 1)
+    xs = np.linspace(-1, 1, 7)  # a plain array of points on a 1D surface
+    assert one.value(xs).shape == one.grad(xs).shape == one.hessian(xs).shape == (7,)
+    np.testing.assert_allclose(one.grad(xs), 25 * np.cos(xs) - 2 * xs)
 
 
 def test_classic_minima_are_where_the_literature_puts_them():
