@@ -1,0 +1,106 @@
+"""Fixtures for the real-browser tests: one JupyterLab server and one chromium for this folder.
+
+Both are package-scoped (started for the first browser test, stopped after the last one), so the
+server does not linger while nbval runs the notebooks. The last teardown checks that nothing they
+started is still alive. If chromium cannot run, every test here errors: the suite must not pass
+without a real browser, unless a human sets SKIP_BROWSER_TESTS=1.
+"""
+import os
+import pathlib
+import warnings
+
+import psutil
+import pytest
+
+from .lab import ARTIFACTS, ROOT, LabPage, LabServer, kill_leftovers, launch_chromium
+
+HERE = pathlib.Path(__file__).resolve().parent
+SKIP = os.environ.get("SKIP_BROWSER_TESTS", "") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SKIP:
+        return
+    marker = pytest.mark.skip(reason="SKIP_BROWSER_TESTS=1 was set: real-browser tests skipped on purpose")
+    for item in items:
+        if HERE in pathlib.Path(str(item.path)).resolve().parents:
+            item.add_marker(marker)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+def _descendants() -> dict:
+    return {proc.pid: proc for proc in psutil.Process().children(recursive=True)}
+
+
+@pytest.fixture(scope="package")
+def process_guard():
+    """Final check: every process the browser tests started (server, kernels, browser, driver) is gone."""
+    before = set(_descendants())
+    stray = []
+    yield stray            # the server fixture adds what it had to kill
+    killed = kill_leftovers(proc for pid, proc in _descendants().items() if pid not in before)
+    if stray or killed:
+        pytest.fail("processes left behind by the browser tests (killed now): " + "; ".join(stray + killed))
+
+
+@pytest.fixture(scope="package")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="package")
+def lab_server(process_guard, tmp_path_factory):
+    extra = {f"browser_tests/{p.name}": p for p in HERE.glob("*.ipynb")}
+    server = LabServer(tmp_path_factory.mktemp("lab"), ROOT / "notebooks", extra)
+    yield server
+    process_guard.extend(server.stop())
+
+
+@pytest.fixture(scope="package")
+def browser(process_guard):
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    try:
+        browser = launch_chromium(pw)
+    except Exception:
+        pw.stop()
+        raise
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def open_notebook(request, lab_server, browser, artifacts):
+    """open_notebook(path, viewport=(w, h)) -> LabPage with the notebook open and its kernel idle.
+
+    On teardown: a screenshot if the test failed, the page closed, every kernel shut down.
+    """
+    opened = []
+
+    def _open(path, viewport=(1400, 1000)):
+        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+        lab = LabPage(lab_server, context.new_page(), path)
+        opened.append((context, lab))
+        lab.open()
+        return lab
+
+    yield _open
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for context, lab in opened:
+        if failed:
+            name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
+            try:
+                lab.page.screenshot(path=str(artifacts / f"FAILED_{name}.png"))
+            except Exception as exc:  # a screenshot is a bonus; the failure is already reported
+                warnings.warn(f"no failure screenshot: {exc}")
+        context.close()
+    lab_server.shutdown_kernels()

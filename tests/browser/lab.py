@@ -1,0 +1,370 @@
+"""A JupyterLab server and headless chromium for the real-browser tests.
+
+The server runs the project's own Python (``sys.executable``) with a private HOME and private Jupyter,
+IPython and matplotlib directories, on a copy of ``notebooks/``; it is stopped by its own process id,
+with its kernels. ``LabPage`` drives one notebook in the browser through JupyterLab's own commands
+(``window.jupyterapp``, exposed with ``--LabApp.expose_app_in_browser``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import psutil
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# What @jupyter-widgets/jupyterlab-manager writes into an output when a widget cannot be shown.
+WIDGET_ERRORS = ("Error displaying widget", "A Jupyter widget could not be displayed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def private_env(home: pathlib.Path) -> dict:
+    """The environment for the server and its kernels: nothing of the user's settings leaks in."""
+    env = dict(os.environ)
+    dirs = {
+        "HOME": home,
+        "JUPYTER_CONFIG_DIR": home / ".jupyter",
+        "JUPYTER_DATA_DIR": home / ".local" / "share" / "jupyter",
+        "JUPYTER_RUNTIME_DIR": home / ".local" / "share" / "jupyter" / "runtime",
+        "MPLCONFIGDIR": home / ".config" / "matplotlib",
+        "IPYTHONDIR": home / ".ipython",
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_CACHE_HOME": home / ".cache",
+    }
+    for key, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        env[key] = str(path)
+    # run_tests.sh exports MPLBACKEND=Agg for headless tests; a student's kernel has no such thing.
+    for key in ("MPLBACKEND", "JUPYTER_PATH", "JUPYTER_PREFER_ENV_PATH", "PYTHONSTARTUP", "JPY_SESSION_NAME"):
+        env.pop(key, None)
+    env["PATH"] = str(pathlib.Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class LabServer:
+    """``jupyter lab`` on 127.0.0.1 with a random token; ``stop()`` ends it and every process it started."""
+
+    def __init__(self, workdir: pathlib.Path, notebooks: pathlib.Path, extra: dict = (),
+                 startup_timeout: float = 180.0):
+        """Serve a copy of the folder ``notebooks``, plus ``extra`` files ({name in root: source path})."""
+        self.workdir = workdir
+        self.root = workdir / "root"
+        shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        for name, src in dict(extra).items():
+            (self.root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, self.root / name)
+        self.env = private_env(workdir / "home")
+        config_dir = pathlib.Path(self.env["JUPYTER_CONFIG_DIR"])
+        config = {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+        (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
+        # As if the student had answered "No" to the news toast (it would cover part of the screenshots).
+        settings = config_dir / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True)
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+               "--LabApp.expose_app_in_browser=True"]
+        if os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self.log_path = workdir / "jupyter-lab.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.seen = set()   # psutil.Process (pid + start time) of everything the server started
+        self._wait_until_up(startup_timeout)
+
+    def log_tail(self, n: int = 40) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def api(self, path: str, method: str = "GET", timeout: float = 10.0):
+        req = urllib.request.Request(f"{self.url}{path}", method=method,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            body = resp.read()
+        return json.loads(body) if body else None
+
+    def _wait_until_up(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with code {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                self.api("/api/status", timeout=2)
+                return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def track_children(self) -> None:
+        """Remember the server's current descendants (kernels), so they can be checked after it stops."""
+        try:
+            self.seen.update(psutil.Process(self.proc.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+
+    def shutdown_kernels(self) -> None:
+        """Close every session and kernel through the REST API (the polite way, between notebooks)."""
+        self.track_children()
+        for session in self.api("/api/sessions"):
+            self.api(f"/api/sessions/{session['id']}", method="DELETE", timeout=30)
+        for kernel in self.api("/api/kernels"):
+            self.api(f"/api/kernels/{kernel['id']}", method="DELETE", timeout=30)
+
+    def stop(self) -> list:
+        """Stop the server by its pid and kill whatever it left. Returns the leftovers that had to be killed."""
+        self.track_children()
+        if self.proc.poll() is None:
+            try:
+                self.shutdown_kernels()
+            except Exception:  # the server may be wedged; the signals below still end it
+                pass
+            self.track_children()
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+        return kill_leftovers(self.seen)
+
+
+def kill_leftovers(procs) -> list:
+    """Kill the ``psutil.Process`` objects still alive; return a description of each one killed.
+
+    ``is_running`` compares the start time too, so a pid reused by someone else's process is left alone.
+    """
+    killed = []
+    for proc in procs:
+        try:
+            if not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            desc = f"{proc.pid} {' '.join(proc.cmdline())[:120]}"
+            proc.kill()
+            proc.wait(timeout=5)
+            killed.append(desc)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            pass
+    return killed
+
+
+def launch_chromium(playwright):
+    """Debian's chromium through Playwright; nothing is downloaded."""
+    if not os.access(CHROMIUM, os.X_OK):
+        raise RuntimeError(f"{CHROMIUM} is missing: run `bash tests/browser/setup.sh` (apt-get install chromium) "
+                           "or set SKIP_BROWSER_TESTS=1 to skip the browser tests on purpose")
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+# --- driving one notebook ---------------------------------------------------------------------------
+
+_FIND_PANEL = """
+(path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path && w.sessionContext) return w;
+  }
+  return null;
+}
+"""
+
+JS_WAIT_KERNEL = """
+async ([path, timeout]) => {
+  const find = %s;
+  const t0 = performance.now();
+  const sleep = (ms) => new Promise(r => setTimeout(r, ms));
+  while (performance.now() - t0 < timeout) {
+    const app = window.jupyterapp;
+    if (app) {
+      await app.restored;
+      const panel = find(path);
+      if (panel) {
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+        if (kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected') {
+          app.shell.activateById(panel.id);
+          return {kernel: kernel.name};
+        }
+      }
+    }
+    await sleep(200);
+  }
+  const dialog = document.querySelector('.jp-Dialog');
+  return {error: 'kernel not idle after ' + timeout + ' ms' + (dialog ? '; a dialog is open: ' + dialog.innerText : '')};
+}
+""" % _FIND_PANEL
+
+JS_RUN_ALL = """
+async ([path, timeout]) => {
+  const find = %s;
+  const panel = find(path);
+  const app = window.jupyterapp;
+  app.shell.activateById(panel.id);
+  const t0 = performance.now();
+  const ran = app.commands.execute('notebook:run-all-cells');
+  const timer = new Promise(r => setTimeout(() => r('timeout'), timeout));
+  const result = await Promise.race([ran, timer]);
+  return {result: result === 'timeout' ? 'timeout' : !!result, ms: performance.now() - t0};
+}
+""" % _FIND_PANEL
+
+JS_KERNEL_IDLE = """
+([path]) => {
+  const find = %s;
+  const panel = find(path);
+  const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return kernel ? kernel.status : 'no kernel';
+}
+""" % _FIND_PANEL
+
+# One record per code cell: what the kernel produced (the model) and what the page shows (the DOM).
+JS_CELL_REPORT = """
+([path, widgetMime, widgetErrors]) => {
+  const find = %s;
+  const panel = find(path);
+  const cells = [];
+  panel.content.widgets.forEach((cell, index) => {
+    if (cell.model.type !== 'code') return;
+    const outputs = cell.model.outputs.toJSON();
+    const tags = cell.model.getMetadata('tags') || [];
+    const errors = outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue);
+    // The output area's children follow the model's outputs one to one (nested Output widgets excluded).
+    const children = cell.outputArea ? cell.outputArea.widgets : [];
+    let widgetOutputs = 0, rendered = 0;
+    const widgetErrorTexts = [];
+    outputs.forEach((o, i) => {
+      if (!(o.data && o.data[widgetMime] && o.data[widgetMime].model_id)) return;
+      widgetOutputs += 1;
+      const node = children[i] && children[i].node.querySelector('.jp-OutputArea-output');
+      if (!node) return;
+      const text = node.innerText || '';
+      if (widgetErrors.some(e => text.includes(e))) widgetErrorTexts.push(text);
+      else if (node.querySelector('.jupyter-widgets')) rendered += 1;
+    });
+    const text = cell.node.querySelector('.jp-OutputArea') ? cell.node.querySelector('.jp-OutputArea').innerText : '';
+    const figures = Array.from(cell.node.querySelectorAll('.jupyter-matplotlib-figure')).map(fig => {
+      const canvas = fig.querySelector('.jupyter-matplotlib-canvas-div canvas');
+      if (!canvas || !canvas.width || !canvas.height) return {painted: false, width: 0, height: 0};
+      // Painted = not a single flat colour (a blank canvas is all transparent or all white).
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let distinct = new Set();
+      for (let i = 0; i < data.length && distinct.size < 3; i += 4 * 7) {
+        distinct.add((data[i] << 24) | (data[i + 1] << 16) | (data[i + 2] << 8) | data[i + 3]);
+      }
+      return {painted: distinct.size >= 2, width: canvas.width, height: canvas.height};
+    });
+    cells.push({index, tags, executionCount: cell.model.executionCount, source: cell.model.sharedModel.getSource().slice(0, 80),
+                widgetOutputs, rendered,
+                widgetErrorTexts, errors, traceback: text.includes('Traceback (most recent call last)'), figures});
+  });
+  return cells;
+}
+""" % _FIND_PANEL
+
+# Run code in the notebook's kernel without touching the notebook; resolves to stdout (or the error).
+JS_KERNEL_EVAL = """
+async ([path, code]) => {
+  const find = %s;
+  const kernel = find(path).sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let out = '';
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') out += msg.content.text;
+    if (msg.header.msg_type === 'error') out += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await future.done;
+  return out;
+}
+""" % _FIND_PANEL
+
+
+class LabPage:
+    """One notebook open in JupyterLab in one browser page."""
+
+    def __init__(self, server: LabServer, page, path: str):
+        self.server, self.page, self.path = server, page, path
+        self.console_errors: list = []
+        self.page_errors: list = []
+        page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def open(self, timeout_ms: float = 120_000) -> dict:
+        self.page.goto(f"{self.server.url}/lab/tree/{self.path}?reset&token={self.server.token}",
+                       wait_until="domcontentloaded", timeout=timeout_ms)
+        self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_ms)
+        info = self.page.evaluate(JS_WAIT_KERNEL, [self.path, timeout_ms])
+        if "error" in info:
+            raise AssertionError(f"{self.path}: {info['error']}")
+        return info
+
+    def run_all(self, timeout_ms: float = 300_000) -> dict:
+        """Run every cell and wait until the kernel is idle; returns {'result': bool|'timeout', 'ms': ...}."""
+        ran = self.page.evaluate(JS_RUN_ALL, [self.path, timeout_ms])
+        self.wait_idle(timeout_ms)
+        return ran
+
+    def wait_idle(self, timeout_ms: float = 60_000, settle_ms: float = 500) -> None:
+        """Wait until the kernel has stayed idle for settle_ms (late widget messages arrive after a cell)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        idle_since = None
+        while time.monotonic() < deadline:
+            status = self.page.evaluate(JS_KERNEL_IDLE, [self.path])
+            now = time.monotonic()
+            if status == "idle":
+                idle_since = idle_since or now
+                if now - idle_since >= settle_ms / 1000:
+                    return
+            else:
+                idle_since = None
+            self.page.wait_for_timeout(100)
+        raise AssertionError(f"{self.path}: kernel still {status!r} after {timeout_ms / 1000:.0f} s")
+
+    def cell_report(self) -> list:
+        return self.page.evaluate(JS_CELL_REPORT, [self.path, WIDGET_MIME, list(WIDGET_ERRORS)])
+
+    def wait_widgets_rendered(self, timeout_ms: float = 30_000) -> list:
+        """Widget views render after their output arrives: poll until each one has rendered or failed."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            report = self.cell_report()
+            pending = [c for c in report
+                       if c["rendered"] + len(c["widgetErrorTexts"]) < c["widgetOutputs"]
+                       or not all(f["painted"] for f in c["figures"])]
+            if not pending or time.monotonic() > deadline:
+                return report
+            self.page.wait_for_timeout(250)
+
+    def kernel_eval(self, code: str) -> str:
+        return self.page.evaluate(JS_KERNEL_EVAL, [self.path, code])

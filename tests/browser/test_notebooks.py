@@ -1,0 +1,112 @@
+"""Every notebook, opened in JupyterLab in headless chromium: run all, no error, every widget on screen.
+
+The notebooks are globbed when pytest collects, so new ones are picked up without editing this file.
+A cell tagged ``raises-exception`` may show its error (an exercise stub); any other error fails.
+"""
+import json
+import pathlib
+import time
+
+import pytest
+
+from .lab import ROOT, WIDGET_ERRORS
+
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+RUN_TIMEOUT_MS = 300_000    # run-all of one notebook; nbval's budget is 60 s on an idle machine
+
+
+def find_problems(report: list) -> list:
+    """Turn the per-cell browser report into readable problems (empty when the notebook is fine)."""
+    problems = []
+    for cell in report:
+        where = f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r})"
+        expected_error = "raises-exception" in cell["tags"]
+        if cell["executionCount"] is None:
+            problems.append(f"{where} did not run")
+        if cell["errors"] and not expected_error:
+            problems.append(f"{where} raised {'; '.join(cell['errors'])}")
+        elif cell["traceback"] and not expected_error:
+            problems.append(f"{where} shows a traceback (a widget callback failed?)")
+        for text in cell["widgetErrorTexts"]:
+            problems.append(f"{where}: {text.strip()[:120]!r}")
+        missing = cell["widgetOutputs"] - cell["rendered"] - len(cell["widgetErrorTexts"])
+        if missing > 0:
+            problems.append(f"{where}: {missing} of {cell['widgetOutputs']} widget views never rendered")
+        for fig in cell["figures"]:
+            if not fig["painted"]:
+                problems.append(f"{where}: an ipympl figure ({fig['width']} x {fig['height']}) is blank")
+    return problems
+
+
+def run_notebook(open_notebook, path: str, artifacts) -> tuple:
+    t0 = time.monotonic()
+    lab = open_notebook(path)
+    t_open = time.monotonic() - t0
+    ran = lab.run_all(timeout_ms=RUN_TIMEOUT_MS)
+    if ran["result"] == "timeout":
+        pytest.fail(f"{path}: run-all did not finish in {RUN_TIMEOUT_MS / 1000:.0f} s")
+    report = lab.wait_widgets_rendered()
+    t_total = time.monotonic() - t0
+    stem = path.replace("/", "__").removesuffix(".ipynb")
+    # What a student sees: the first live figure (or widget) after run-all, else the page.
+    target = lab.page.locator(".jupyter-matplotlib-figure, .jp-OutputArea-output .jupyter-widgets").first
+    try:
+        target.screenshot(path=str(artifacts / f"{stem}.png"), timeout=10_000)
+    except Exception:
+        lab.page.screenshot(path=str(artifacts / f"{stem}.png"))
+    summary = {
+        "notebook": path, "open_s": round(t_open, 1), "total_s": round(t_total, 1),
+        "run_all_s": round(ran["ms"] / 1000, 1),
+        "code_cells": len(report), "widget_outputs": sum(c["widgetOutputs"] for c in report),
+        "widget_views_rendered": sum(c["rendered"] for c in report),
+        "ipympl_figures": sum(len(c["figures"]) for c in report),
+        "page_errors": lab.page_errors, "console_errors": lab.console_errors[:10],
+    }
+    with open(artifacts / "notebooks.jsonl", "a") as fh:
+        fh.write(json.dumps(summary) + "\n")
+    print(f"\n{path}: {summary['total_s']} s ({summary['widget_views_rendered']}/{summary['widget_outputs']} "
+          f"widget views, {summary['ipympl_figures']} ipympl figures)")
+    return lab, ran, report
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS or ["(none)"])
+def test_notebook_runs_in_jupyterlab_and_every_widget_renders(name, open_notebook, artifacts):
+    if name == "(none)":
+        pytest.fail("notebooks/ holds no .ipynb: nothing for the browser to open")
+    lab, ran, report = run_notebook(open_notebook, name, artifacts)
+    problems = find_problems(report)
+    problems += [f"uncaught error in the page: {e}" for e in lab.page_errors]
+    assert not problems, f"{name} in JupyterLab:\n  " + "\n  ".join(problems)
+
+
+def test_checker_flags_a_broken_widget_and_passes_good_ones(open_notebook, artifacts):
+    """The check above can fail: a display of a widget model that does not exist is caught, while a
+    slider, an ipympl figure and an expected error (a ``raises-exception`` stub) pass."""
+    lab, ran, report = run_notebook(open_notebook, "browser_tests/selftest.ipynb", artifacts)
+    problems = find_problems(report)
+    assert len(problems) == 1 and any(e in problems[0] for e in WIDGET_ERRORS), problems
+    by_source = {c["source"].split("\n")[0]: c for c in report}
+    slider = by_source["slider = widgets.FloatSlider(description='x')"]
+    assert slider["rendered"] == 1
+    assert lab.page.locator(".widget-slider .noUi-handle").count() == 1
+    figure = next(c for c in report if c["figures"])
+    assert figure["figures"][0]["painted"] and figure["rendered"] == 1
+    stub = next(c for c in report if "raises-exception" in c["tags"])
+    assert stub["errors"] == ["ValueError: a stub that raises on purpose"]
+    assert all(c["executionCount"] is not None for c in report), "run-all stopped at the expected error"
+    assert "the cell after the stub ran" in lab.page.locator(".jp-Notebook").inner_text()
+
+
+def test_kernel_runs_the_projects_python_with_private_settings(open_notebook, lab_server):
+    """The kernel JupyterLab starts is this environment's Python, with the server's private directories."""
+    import sys
+
+    lab = open_notebook("browser_tests/selftest.ipynb")
+    out = lab.kernel_eval("import os, sys, matplotlib\n"
+                          "print(sys.executable); print(os.environ['HOME']); print(matplotlib.get_configdir())\n"
+                          "print(os.environ.get('MPLBACKEND', 'unset'))")
+    executable, home, mpl_dir, backend = out.split("\n")[:4]
+    assert pathlib.Path(executable).resolve() == pathlib.Path(sys.executable).resolve()
+    assert home == lab_server.env["HOME"] and mpl_dir == lab_server.env["MPLCONFIGDIR"]
+    # run_tests.sh exports MPLBACKEND=Agg; a student's kernel gets ipykernel's inline default instead.
+    assert "MPLBACKEND" not in lab_server.env and backend.lower() != "agg", backend
