@@ -22,9 +22,31 @@ from torch import nn
 
 from ._validate import check_choice, check_int
 
-__all__ = ["MLP", "SmallCNN", "main_output", "count_parameters", "ACTIVATIONS", "make_activation"]
+__all__ = ["MLP", "SmallCNN", "main_output", "count_parameters", "init_weights", "ACTIVATIONS", "INITS",
+           "make_activation"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "identity")
+INITS = ("torch", "kaiming", "xavier")
+
+
+def init_weights(net: nn.Module, init: str = "kaiming") -> nn.Module:
+    """Re-initialize every Linear and Conv2d weight of ``net`` in place; returns ``net``.
+
+    ``"torch"`` leaves PyTorch's default; ``"kaiming"`` draws ``N(0, 2 / fan_in)`` (He et al. 2015, for ReLU);
+    ``"xavier"`` draws Glorot-uniform weights. Biases become 0 for the last two. Example: ``init_weights(net, "kaiming")``
+    """
+    check_choice("init", init, INITS)
+    if init == "torch":
+        return net
+    for m in net.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            if init == "kaiming":
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
 
 
 def make_activation(name: str) -> nn.Module:
@@ -71,14 +93,19 @@ class MLP(nn.Module):
         aux_heads: a linear classifier on every hidden layer but the last; the forward pass then returns
             ``(logits, [aux_logits_1, ...])`` (see the module docstring).
         activation: one of ``"relu"``, ``"tanh"``, ``"sigmoid"``, ``"gelu"``, ``"identity"``.
+        init: weights of the Linear layers: ``"torch"`` (PyTorch's default, about ``U(-1/sqrt(m), 1/sqrt(m))``
+            for ``m`` inputs), ``"kaiming"`` (He et al.: ``N(0, 2/m)``, zero biases; keeps ReLU signals at the
+            same scale through depth) or ``"xavier"`` (Glorot uniform ``U(-sqrt(6/(m+n)), sqrt(6/(m+n)))``,
+            zero biases).
     Shapes: ``(n, in_dim)`` in, ``(n, out_dim)`` logits out.
     Example: ``net = MLP(64, hidden=(64,) * 6, out_dim=10, batch_norm=True)``
     """
 
     def __init__(self, in_dim: int, hidden=(64, 64), out_dim: int = 10, *, batch_norm=False, skip: bool = False,
-                 aux_heads: bool = False, activation: str = "relu"):
+                 aux_heads: bool = False, activation: str = "relu", init: str = "torch"):
         super().__init__()
         in_dim = check_int("in_dim", in_dim, low=1)
+        check_choice("init", init, INITS)
         out_dim = check_int("out_dim", out_dim, low=1)
         hidden = tuple(check_int("hidden width", h, low=1) for h in _as_tuple("hidden", hidden))
         _check_flags(batch_norm, skip, aux_heads)
@@ -94,6 +121,8 @@ class MLP(nn.Module):
             for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])))
         self.heads = nn.ModuleList(nn.Linear(h, out_dim) for h in hidden[:-1]) if aux_heads else nn.ModuleList()
         self.out = nn.Linear(widths[-1], out_dim)
+        self.init = init
+        init_weights(self, init)
 
     def _hidden(self, x):
         x = x.reshape(len(x), -1)
@@ -124,7 +153,7 @@ class MLP(nn.Module):
 
     def extra_repr(self):
         return (f"batch_norm={self.batch_norm}, skip={self.skip}, aux_heads={self.aux_heads}, "
-                f"activation={self.activation!r}")
+                f"activation={self.activation!r}, init={self.init!r}")
 
 
 class _ConvBlock(nn.Module):
@@ -156,14 +185,17 @@ class SmallCNN(nn.Module):
         aux_heads: a classifier (global average pool -> Linear) on every block but the last; the forward pass
             then returns ``(logits, [aux_logits, ...])``.
         activation: as in :class:`MLP`.
+        init: as in :class:`MLP` (applied to the convolutions and Linear layers).
     Shapes: ``(n, in_channels * image_size**2)`` or ``(n, in_channels, image_size, image_size)`` in,
     ``(n, num_classes)`` out.
     Example: ``cnn = SmallCNN(num_classes=10, batch_norm=True)``
     """
 
     def __init__(self, num_classes: int = 10, channels=(16, 32), *, in_channels: int = 1, image_size: int = 8,
-                 batch_norm=False, skip: bool = False, aux_heads: bool = False, activation: str = "relu"):
+                 batch_norm=False, skip: bool = False, aux_heads: bool = False, activation: str = "relu",
+                 init: str = "torch"):
         super().__init__()
+        check_choice("init", init, INITS)
         num_classes = check_int("num_classes", num_classes, low=1)
         in_channels = check_int("in_channels", in_channels, low=1)
         image_size = check_int("image_size", image_size, low=2)
@@ -183,6 +215,7 @@ class SmallCNN(nn.Module):
         side = image_size // 2 ** len(channels)
         self.out = nn.Linear(channels[-1] * side * side, num_classes)
         self.heads = nn.ModuleList(nn.Linear(c, num_classes) for c in channels[:-1]) if aux_heads else nn.ModuleList()
+        init_weights(self, init)
 
     def forward(self, x):
         """Logits ``(n, num_classes)``; with aux heads ``(logits, [aux logits per head])``."""

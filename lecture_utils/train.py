@@ -169,11 +169,20 @@ def _default_order(epoch, n, generator):
     return torch.randperm(n, generator=generator)
 
 
+def _skip_batch(size, start, batch_size, drop_last) -> bool:
+    """Whether a minibatch of ``size`` examples starting at ``start`` of the epoch's order is skipped."""
+    if size < 2:
+        return True
+    if size == batch_size or start == 0:  # never skip the only batch of an epoch
+        return False
+    return drop_last is True or (drop_last == "auto" and 2 * size < batch_size)
+
+
 def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64, *, opt_kwargs: dict | None = None,
         loss: Callable | None = None, aux_weight: float = 0.3, lr_schedule=None, eval_every: int | None = None,
         clip_norm: float | None = None, seed: int | None = None, order: Callable | str | None = None,
         callback: Callable | None = None, max_steps: int | None = None, log_initial: bool = True,
-        device=None, progress: bool = True) -> Iterator[dict]:
+        drop_last: bool | str = "auto", device=None, progress: bool = True) -> Iterator[dict]:
     """Train ``net`` on in-memory data, yielding a dict of metrics once per epoch (or every ``eval_every`` steps).
 
     Each record has the keys :data:`RECORD_KEYS`:
@@ -193,7 +202,7 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
         opt: optimizer in any form :func:`make_optimizer` accepts (e.g. ``optim.SGD(lr=0.1)``,
             ``torch.optim.Adam`` with ``opt_kwargs={"lr": 1e-3}``, ``"momentum"``, or a built instance).
         epochs: passes over the training data.
-        batch_size: examples per step; a last minibatch of a single example is skipped (batch norm needs two).
+        batch_size: examples per step.
         opt_kwargs: hyperparameters when ``opt`` is a class or a name.
         loss: ``None`` = :func:`task_loss` (cross-entropy or MSE); or a callable ``loss(y_hat, y)`` on the main
             output, which may also take keyword arguments ``X`` (the minibatch inputs) and ``idx`` (their indices
@@ -213,6 +222,11 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
             ``loss`` is the detached minibatch loss tensor); a return value of ``False`` stops training.
         max_steps: stop after this many steps (a final record is yielded).
         log_initial: yield a record at step 0, before any update.
+        drop_last: what to do with the last, smaller minibatch of an epoch: ``True`` skip it, ``False`` train on
+            it, ``"auto"`` (default) skip it only when it holds fewer than ``batch_size / 2`` examples (a batch of
+            3 gives batch norm meaningless statistics and a noisy step; the order changes every epoch, so no
+            example is left out for good). A minibatch of a single example is always skipped; the first
+            minibatch of an epoch never is.
         device: where to train; ``None`` = the device of the net's parameters if they are not on the CPU, else
             :func:`lecture_utils.get_device`.
         progress: show a ``tqdm.auto`` progress bar.
@@ -231,6 +245,8 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     max_steps = check_int("max_steps", max_steps, low=0, allow_none=True)
     if not isinstance(net, torch.nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    if drop_last not in (True, False, "auto"):
+        raise ValueError(f"drop_last must be True, False or 'auto'; got {drop_last!r}")
     if order is not None and order != "sequential" and not callable(order):
         raise ValueError(f"order must be None, 'sequential' or a callable (epoch, n, generator) -> indices; got {order!r}")
     X, y, X_test, y_test = _unpack(data)
@@ -277,7 +293,8 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     acc_correct = torch.zeros((), device=device, dtype=torch.float64)
     acc_batches, acc_examples = 0, 0
     epoch_float = 0.0
-    steps_per_epoch = math.ceil(n / batch_size)
+    steps_per_epoch = sum(not _skip_batch(min(batch_size, n - s), s, batch_size, drop_last)
+                          for s in range(0, n, batch_size))
     total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
     bar = None
     if progress:
@@ -323,8 +340,8 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
             m = len(idx_all)
             for start in range(0, m, batch_size):
                 idx = idx_all[start:start + batch_size]
-                if len(idx) < 2 and m >= 2:
-                    continue  # batch norm cannot normalize a single example
+                if _skip_batch(len(idx), start, batch_size, drop_last):
+                    continue  # batch norm cannot normalize one example, and a tiny batch gives wild statistics
                 t0 = time.perf_counter()
                 if lr_schedule is not None:
                     for g, base in zip(optimizer.param_groups, base_lrs):

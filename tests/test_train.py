@@ -60,7 +60,8 @@ def params_close(a, b, **tol):
 def test_fit_equals_reference_loop(make_opt):
     ds = small_data()
     net, ref = twins(batch_norm=True)
-    records = list(train.fit(net, ds, make_opt(net), epochs=3, batch_size=16, seed=7, progress=False))
+    records = list(train.fit(net, ds, make_opt(net), epochs=3, batch_size=16, seed=7, drop_last=False,
+                             progress=False))
     ref_opt = train.make_optimizer(make_opt(ref), ref.parameters())
     losses = reference_loop(ref, ds.X_train.double(), ds.y_train, ref_opt, 3, 16, seed=7)
     params_close(net, ref)
@@ -86,7 +87,8 @@ def test_optimizer_forms_agree():
 def test_aux_heads_weight_enters_the_loss():
     ds = small_data()
     net, ref = twins(aux_heads=True)
-    train.run(net, ds, optim.SGD(lr=0.1), epochs=2, batch_size=30, aux_weight=0.5, seed=2, progress=False)
+    train.run(net, ds, optim.SGD(lr=0.1), epochs=2, batch_size=30, aux_weight=0.5, seed=2, drop_last=False,
+              progress=False)
     reference_loop(ref, ds.X_train.double(), ds.y_train, torch.optim.SGD(ref.parameters(), lr=0.1), 2, 30,
                    seed=2, aux_weight=0.5)
     params_close(net, ref)
@@ -99,9 +101,10 @@ def test_records_contract(digits):
     set_seed(0)
     net = nets.MLP(64, hidden=(32,), out_dim=10)
     recs = list(train.fit(net, digits, optim.Adam(lr=3e-3), epochs=2, batch_size=100, progress=False))
-    assert [r["step"] for r in recs] == [0, 14, 28]
+    # 1,347 = 13 x 100 + 47: the last batch of 47 < 100 / 2 is skipped by drop_last="auto"
+    assert [r["step"] for r in recs] == [0, 13, 26]
     assert [r["epoch"] for r in recs] == [0.0, 1.0, 2.0]
-    assert [r["examples"] for r in recs] == [0, 1347, 2694]
+    assert [r["examples"] for r in recs] == [0, 1300, 2600]
     assert all(set(r) == set(train.RECORD_KEYS) for r in recs)
     assert all(r["lr"] == 3e-3 and not r["diverged"] for r in recs)
     assert recs[0]["train_seconds"] == 0 and recs[-1]["seconds"] >= recs[-1]["train_seconds"] > 0
@@ -236,7 +239,8 @@ def test_sequential_and_custom_order():
     assert seen == [(0, len(X)), (1, len(X))]
 
     net2, ref2 = twins()
-    train.run(net2, ds, optim.SGD(lr=0.1), epochs=1, batch_size=9, order="sequential", progress=False)
+    train.run(net2, ds, optim.SGD(lr=0.1), epochs=1, batch_size=9, order="sequential", drop_last=False,
+              progress=False)
     ref_opt = torch.optim.SGD(ref2.parameters(), lr=0.1)
     for s in range(0, len(X), 9):
         ref_opt.zero_grad()
@@ -277,6 +281,20 @@ def test_single_example_batch_is_skipped_for_batch_norm():
     assert hist.last["step"] == 4 and hist.last["examples"] == 124
 
 
+@pytest.mark.parametrize("n_train, batch_size, drop_last, expected", [
+    (67, 16, "auto", 4), (67, 16, False, 5), (67, 16, True, 4),   # 4 x 16 + 3
+    (67, 20, "auto", 3), (67, 20, False, 4),                     # 3 x 20 + 7 (7 < 10 is skipped by auto)
+    (67, 30, "auto", 2), (67, 12, "auto", 6),                     # 2 x 30 + 7; 5 x 12 + 7 (7 >= 6: kept)
+    (67, 100, True, 1), (67, 66, False, 1),                       # the only batch of an epoch is kept; 1 is not
+])
+def test_drop_last(n_train, batch_size, drop_last, expected):
+    ds = data.blobs(n=89, seed=0, device="cpu")
+    assert len(ds.X_train) == n_train
+    recs = list(train.fit(nets.MLP(2, hidden=(4,), out_dim=3), ds, optim.SGD(lr=0.1), epochs=1,
+                          batch_size=batch_size, drop_last=drop_last, progress=False))
+    assert recs[-1]["step"] == expected
+
+
 def test_progress_bar_runs(capsys):
     ds = small_data()
     net = nets.MLP(4, hidden=(8,), out_dim=3)
@@ -300,6 +318,7 @@ def test_two_tuple_data_without_test_set():
     ({"data": [1, 2, 3]}, TypeError),
     ({"lr_schedule": 0.5}, TypeError),
     ({"loss": "mse"}, TypeError),
+    ({"drop_last": "yes"}, ValueError),
 ])
 def test_bad_arguments_are_rejected(kwargs, exc):
     ds = small_data()
