@@ -111,10 +111,10 @@ def test_layer_input_percentiles():
     net = nets.MLP(5, hidden=(7, 7), out_dim=2, batch_norm=True)
     X = torch.randn(50, 5)
     got = landscape.layer_input_percentiles(net, X, layer=-1, q=(15, 50, 85), units=[0, 3])
+    assert net.training  # mode restored
     net.eval()
     z = net.hidden_inputs(X)[1].detach().double().numpy()[:, [0, 3]]
     np.testing.assert_allclose(got, np.percentile(z, [15, 50, 85], axis=0))
-    assert net.training  # mode restored
 
 
 @pytest.mark.parametrize("call, exc", [
