@@ -16,6 +16,8 @@ from .lab import ARTIFACTS, ROOT, LabPage, LabServer, kill_leftovers, launch_chr
 
 HERE = pathlib.Path(__file__).resolve().parent
 SKIP = os.environ.get("SKIP_BROWSER_TESTS", "") == "1"
+# The notebooks here are fixtures the browser opens, not lectures: nbval need not run them too.
+collect_ignore_glob = ["*.ipynb"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,8 +80,16 @@ def browser(process_guard):
     pw.stop()
 
 
+@pytest.fixture(scope="package")
+def browser_context(browser):
+    """One context for all pages, so JupyterLab's static files come from the cache after the first load."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context
+    context.close()
+
+
 @pytest.fixture
-def open_notebook(request, lab_server, browser, artifacts):
+def open_notebook(request, lab_server, browser_context, artifacts):
     """open_notebook(path, viewport=(w, h)) -> LabPage with the notebook open and its kernel idle.
 
     On teardown: a screenshot if the test failed, the page closed, every kernel shut down.
@@ -87,20 +97,21 @@ def open_notebook(request, lab_server, browser, artifacts):
     opened = []
 
     def _open(path, viewport=(1400, 1000)):
-        context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
-        lab = LabPage(lab_server, context.new_page(), path)
-        opened.append((context, lab))
+        page = browser_context.new_page()
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+        lab = LabPage(lab_server, page, path)
+        opened.append(lab)
         lab.open()
         return lab
 
     yield _open
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    for context, lab in opened:
+    for lab in opened:
         if failed:
             name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
             try:
                 lab.page.screenshot(path=str(artifacts / f"FAILED_{name}.png"))
             except Exception as exc:  # a screenshot is a bonus; the failure is already reported
                 warnings.warn(f"no failure screenshot: {exc}")
-        context.close()
+        lab.page.close()
     lab_server.shutdown_kernels()

@@ -368,3 +368,37 @@ class LabPage:
 
     def kernel_eval(self, code: str) -> str:
         return self.page.evaluate(JS_KERNEL_EVAL, [self.path, code])
+
+
+# --- timing a slider move to the repainted figure ---------------------------------------------------
+
+# Wraps drawImage on the visible canvas of one ipympl view: ipympl paints every new frame it gets from
+# the kernel with one drawImage onto that canvas. Each paint is stamped, and again at the next animation
+# frame (when the browser composites it). Key presses are stamped in the capture phase, as they arrive.
+JS_INSTALL_PAINT_PROBE = """
+(figure) => {
+  const canvas = figure.querySelector('.jupyter-matplotlib-canvas-div canvas');
+  const probe = window.__paintProbe = {paints: [], keys: []};
+  const ctx = canvas.getContext('2d');
+  const original = ctx.drawImage;
+  ctx.drawImage = function (...args) {
+    const result = original.apply(this, args);
+    const record = {drawn: performance.now(), frame: null};
+    probe.paints.push(record);
+    requestAnimationFrame(() => { record.frame = performance.now(); });
+    return result;
+  };
+  document.addEventListener('keydown', (e) => probe.keys.push(performance.now()), true);
+  return true;
+}
+"""
+
+JS_PROBE_STATE = "() => ({paints: window.__paintProbe.paints.length, keys: window.__paintProbe.keys.length})"
+
+JS_PAINT_AFTER_KEY = """
+([paintIndex, keyIndex]) => {
+  const probe = window.__paintProbe;
+  const paint = probe.paints[paintIndex], key = probe.keys[keyIndex];
+  return {drawn_ms: paint.drawn - key, frame_ms: paint.frame === null ? null : paint.frame - key};
+}
+"""
