@@ -1,0 +1,181 @@
+"""Bookkeeping shared by the second-order and line-search methods (lecture 06).
+
+Each method (Newton, steepest descent, nonlinear CG, BFGS, L-BFGS) moves ``B`` start points at once, and each
+point stops on its own: it converges (gradient norm under ``tol``), diverges (a value stops being finite) or
+fails (a line search cannot meet its condition, a Hessian is singular). :class:`Recorder` keeps that state and
+fills the same :class:`~lecture_utils.optim.Trajectory` that :func:`lecture_utils.optim.run` returns, so every
+widget draws these methods without special cases.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_int, check_real
+from .optim import Trajectory
+from .surfaces import Surface
+
+__all__ = ["SecondOrderTrajectory", "Recorder", "start_points", "check_surface"]
+
+
+@dataclass
+class SecondOrderTrajectory(Trajectory):
+    """A :class:`~lecture_utils.optim.Trajectory` that also knows why a point stopped early.
+
+    Same fields as the first-order trajectory; ``lrs`` holds the step length taken at each step when there is
+    one start point (NaN for several, since each point takes its own). Method-specific arrays live in
+    ``extras``; every method fills at least:
+
+    - ``step_sizes`` ``(num_steps, B)``: the line-search step ``t`` in ``x + t d`` (NaN once a point stopped);
+    - ``num_evals`` ``(B,)``: evaluations of ``(f, grad f)`` (plus one Hessian per step for Newton);
+    - ``failed_at`` ``(B,)``: the step at which a point stopped because the method could not go on, -1 if never;
+    - ``fail_reason``: list of ``B`` strings ('' if the point did not fail).
+    """
+
+    def status(self, i: int = 0) -> str:
+        failed = self.extras.get("failed_at")
+        if failed is not None and failed[i] >= 0:
+            return f"stopped at step {int(failed[i])}: {self.extras['fail_reason'][i]}"
+        return super().status(i)
+
+    @property
+    def iterations(self) -> np.ndarray:
+        """Steps taken by each point before it stopped (converged, diverged, failed) or ran out, shape ``(B,)``."""
+        out = np.full(self.xs.shape[1], self.num_steps, dtype=np.int64)
+        for arr in (self.converged_at, self.diverged_at, self.extras.get("failed_at")):
+            if arr is not None:
+                out = np.where(arr >= 0, np.minimum(out, arr), out)
+        return out
+
+
+def check_surface(surface) -> Surface:
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
+    return surface
+
+
+def start_points(surface: Surface, x0) -> np.ndarray:
+    """``x0`` as a ``(B, d)`` float array of finite start points (a ``(d,)`` point becomes ``B = 1``)."""
+    try:
+        X = np.array(x0, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"x0 must be numbers of shape ({surface.dim},) or (B, {surface.dim}), "
+                        f"got {type(x0).__name__}") from None
+    if X.ndim == 0 and surface.dim == 1:
+        X = X.reshape(1, 1)
+    elif X.ndim == 1 and X.shape[0] == surface.dim:
+        X = X[None, :]
+    elif not (X.ndim == 2 and X.shape[1] == surface.dim and X.shape[0] >= 1):
+        raise ValueError(f"x0 must have shape ({surface.dim},) or (B, {surface.dim}) for surface "
+                         f"{surface.name!r} of dimension {surface.dim}, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("x0 must be finite: it contains NaN or infinity")
+    return X
+
+
+class Recorder:
+    """State of ``B`` points that stop independently, written into a trajectory row by row.
+
+    Usage inside a method: ``rec = Recorder(surface, x0, num_steps, tol, label)``; then for each step ``t``
+    take ``idx = rec.active_indices()``, compute new points for them, call :meth:`move` (and :meth:`fail` for
+    the points that cannot go on), then :meth:`record` ``(t + 1)``. :meth:`finish` returns the trajectory.
+    """
+
+    def __init__(self, surface: Surface, x0, num_steps: int, tol: float, label: str):
+        self.surface = check_surface(surface)
+        self.num_steps = check_int("num_steps", num_steps, low=1)
+        self.tol = check_real("tol", tol, low=0.0)
+        self.label = label
+        X = start_points(surface, x0)
+        B, d = X.shape
+        self.B, self.d = B, d
+        T = self.num_steps + 1
+        self.xs = np.empty((T, B, d))
+        self.values = np.full((T, B), np.nan)
+        self.grad_norms = np.full((T, B), np.nan)
+        self.step_sizes = np.full((self.num_steps, B), np.nan)
+        self.diverged_at = np.full(B, -1, dtype=np.int64)
+        self.converged_at = np.full(B, -1, dtype=np.int64)
+        self.failed_at = np.full(B, -1, dtype=np.int64)
+        self.fail_reason = [""] * B
+        self.num_evals = np.zeros(B, dtype=np.int64)
+        self.active = np.ones(B, dtype=bool)
+        self.x = X.copy()
+        self.f, self.g = self.evaluate(X)
+        self.num_evals += 1
+        self._last = -1
+        self.record(0)
+
+    # ---- evaluation -------------------------------------------------------------------------------------
+    def evaluate(self, X: np.ndarray):
+        """``(f, g)`` at points ``X`` of shape ``(n, d)``; non-finite results are kept (they mark divergence)."""
+        if X.shape[0] == 0:
+            return np.empty(0), np.empty((0, self.d))
+        with np.errstate(all="ignore"):
+            f = np.asarray(self.surface._value(X), dtype=float).reshape(X.shape[0])
+            g = np.asarray(self.surface._grad(X), dtype=float).reshape(X.shape[0], self.d)
+        return f, g
+
+    def hessian(self, X: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(self.surface._hess(X), dtype=float).reshape(X.shape[0], self.d, self.d)
+
+    # ---- state ------------------------------------------------------------------------------------------
+    def active_indices(self) -> np.ndarray:
+        return np.flatnonzero(self.active)
+
+    def move(self, t: int, idx: np.ndarray, x_new, f_new, g_new, step_size) -> None:
+        """Points ``idx`` took step ``t`` (0-based) of length ``step_size`` and are now at ``x_new``."""
+        if len(idx) == 0:
+            return
+        self.x[idx] = x_new
+        self.f[idx] = f_new
+        self.g[idx] = g_new
+        self.step_sizes[t, idx] = step_size
+
+    def fail(self, t: int, idx: np.ndarray, reason: str) -> None:
+        """Points ``idx`` cannot take step ``t``: they stop where they are, with ``reason`` in the trajectory."""
+        idx = np.asarray(idx, dtype=np.int64)
+        idx = idx[self.active[idx]]
+        if len(idx) == 0:
+            return
+        self.failed_at[idx] = t
+        self.active[idx] = False
+        for i in idx:
+            self.fail_reason[i] = reason
+
+    def record(self, t: int) -> None:
+        """Write row ``t``: a point whose value, position or gradient is not finite diverged here."""
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(self.f) & np.all(np.isfinite(self.x), axis=1) & np.all(np.isfinite(self.g), axis=1)
+            bad = ~finite & (self.diverged_at < 0)
+            if bad.any():
+                self.diverged_at[bad] = t
+                self.active[bad] = False
+                if t > 0:  # stay at the last finite position (x0 itself is finite)
+                    self.x[bad] = self.xs[t - 1, bad]
+            alive = self.diverged_at < 0
+            gn = np.sqrt(np.sum(self.g * self.g, axis=1))
+        self.xs[t] = self.x
+        self.values[t, alive] = self.f[alive]
+        self.grad_norms[t, alive] = gn[alive]
+        newly = self.active & (gn < self.tol)
+        if newly.any():
+            self.converged_at[newly] = t
+            self.active[newly] = False
+        self._last = t
+
+    def finish(self, extras: dict | None = None) -> SecondOrderTrajectory:
+        """Fill the rows after the last recorded one (every point had stopped) and build the trajectory."""
+        last = self._last
+        if last < self.num_steps:
+            self.xs[last + 1:] = self.xs[last]
+            self.values[last + 1:] = self.values[last]
+            self.grad_norms[last + 1:] = self.grad_norms[last]
+        lrs = self.step_sizes[:, 0].copy() if self.B == 1 else np.full(self.num_steps, np.nan)
+        ex = {"step_sizes": self.step_sizes, "num_evals": self.num_evals, "failed_at": self.failed_at,
+              "fail_reason": self.fail_reason}
+        ex.update(extras or {})
+        return SecondOrderTrajectory(self.xs, self.values, self.grad_norms, lrs, self.diverged_at,
+                                     self.converged_at, label=self.label, tol=self.tol, extras=ex)

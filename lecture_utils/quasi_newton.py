@@ -1,0 +1,311 @@
+"""Quasi-Newton methods: BFGS and limited-memory BFGS (lecture 06).
+
+Both replace Newton's ``H^{-1}`` by an approximation ``M_k`` learned from gradients alone. After each step
+``s = x_{k+1} - x_k`` with gradient change ``y = g_{k+1} - g_k``, the new ``M`` must map ``y`` back to ``s``
+(the secant condition ``M y = s``, true for the inverse Hessian of a quadratic). BFGS makes the smallest such
+change to ``M`` that keeps it symmetric positive definite:
+
+    ``M <- (I - rho s y^T) M (I - rho y s^T) + rho s s^T``,  ``rho = 1 / (y . s)``,
+
+and steps along ``d = -M g`` with a Wolfe line search (which guarantees ``y . s > 0``). Storing ``M`` costs
+``O(n^2)`` memory. L-BFGS never forms ``M``: it keeps the last ``m`` pairs ``(s, y)`` (``O(m n)`` memory)
+and computes ``M g`` by the two-loop recursion, starting from ``M_0 = (s . y) / (y . y) I``.
+
+:func:`lbfgs` follows ``torch.optim.LBFGS`` exactly (two-loop recursion, initial scaling, first step
+``lr * min(1, 1 / |g|_1)``, pairs with ``y . s <= 1e-10`` skipped, strong-Wolfe search), so the two agree step
+for step; a test checks it.
+
+Example::
+
+    from lecture_utils import surfaces, quasi_newton
+    traj = quasi_newton.bfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100)
+    traj.extras["inv_hessians"].shape    # (101, 1, 2, 2): M_k at every step, for drawing
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._runner import Recorder, SecondOrderTrajectory, check_surface
+from ._validate import check_choice, check_int, check_real
+from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
+from .surfaces import Surface
+
+__all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian"]
+
+_CURVATURE_EPS = 1e-10  # torch.optim.LBFGS skips pairs with y . s under this
+
+
+def _keep_inv_hessians(flag, B, T, d):
+    if flag is None:
+        return d <= 10 and B * T * d * d <= 4_000_000  # at most 32 MB of matrices
+    if not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"inv_hessians must be True, False or None, got {flag!r}")
+    return bool(flag)
+
+
+def bfgs_update(M, s, y):
+    """BFGS update of inverse-Hessian approximations, batched: ``(I - rho s y^T) M (I - rho y s^T) + rho s s^T``.
+
+    Args:
+        M: ``(n, d, d)`` symmetric positive definite matrices.
+        s, y: ``(n, d)`` steps and gradient changes with ``y . s > 0``.
+    Returns:
+        ``(n, d, d)`` updated matrices; each satisfies the secant condition ``M_new y = s``.
+    Example: ``bfgs_update(np.eye(2)[None], s[None], y[None])``
+    """
+    rho = 1.0 / np.einsum("nd,nd->n", y, s)
+    My = np.einsum("nij,nj->ni", M, y)
+    yMy = np.einsum("ni,ni->n", y, My)
+    # Expanded form of the product: M - rho (s My^T + My s^T) + (rho^2 yMy + rho) s s^T.
+    return (M - rho[:, None, None] * (s[:, :, None] * My[:, None, :] + My[:, :, None] * s[:, None, :])
+            + (rho * rho * yMy + rho)[:, None, None] * s[:, :, None] * s[:, None, :])
+
+
+def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolfe", tol: float = 1e-5,
+         scale_initial: bool = False, c1: float = 1e-4, c2: float = 0.9, max_evals: int = 25,
+         inv_hessians: bool | None = None) -> SecondOrderTrajectory:
+    """BFGS with a line search, batched over start points.
+
+    ``M_0 = I``; the first step tries ``t = min(1, 1 / |g|_1)`` (as torch's L-BFGS), later steps ``t = 1``.
+    With ``scale_initial`` the first update starts from ``(y . s) / (y . y) I`` instead of ``I`` (Nocedal &
+    Wright, eq. 6.20; off by default, as in ``scipy.optimize.minimize(method="BFGS")``). Pairs with ``y . s <= 1e-10`` leave ``M`` unchanged (counted in
+    ``extras["skipped_updates"]``); a direction that is not downhill resets ``M`` to ``I``.
+
+    Args:
+        surface: a Surface.
+        x0: start point(s), ``(d,)`` or ``(B, d)``.
+        num_steps: number of steps, at least 1.
+        line_search: ``"wolfe"`` (strong Wolfe) or ``"armijo"`` (no curvature guarantee: updates with
+            ``y . s <= 0`` are skipped).
+        tol: gradient norm under which a point counts as converged (it then stops).
+        scale_initial: rescale ``M_0`` before the first update.
+        c1, c2, max_evals: line-search constants and bound on its evaluations.
+        inv_hessians: keep ``M_k`` at every step in ``extras["inv_hessians"]`` ``(T, B, d, d)``; default
+            (None): when ``d <= 10`` and the array stays under 32 MB. The last ``M`` is always in
+            ``extras["inv_hessian_final"]`` ``(B, d, d)``.
+    Returns:
+        a trajectory (see :class:`~lecture_utils._runner.SecondOrderTrajectory`).
+    Example: ``bfgs(surfaces.get("beale"), [1.0, 1.0], 100).status()``
+    """
+    check_surface(surface)
+    check_choice("line_search", line_search, ("wolfe", "armijo"))
+    c1, c2 = check_wolfe_constants(c1, c2)
+    max_evals = check_int("max_evals", max_evals, low=1)
+    if not isinstance(scale_initial, (bool, np.bool_)):
+        raise TypeError(f"scale_initial must be True or False, got {scale_initial!r}")
+    rec = Recorder(surface, x0, num_steps, tol, "BFGS" + (" (Armijo)" if line_search == "armijo" else ""))
+    B, d, T = rec.B, rec.d, rec.num_steps + 1
+    keep = _keep_inv_hessians(inv_hessians, B, T, d)
+    M = np.broadcast_to(np.eye(d), (B, d, d)).copy()
+    updated = np.zeros(B, dtype=bool)
+    skipped = np.zeros(B, dtype=np.int64)
+    resets = np.zeros(B, dtype=np.int64)
+    Ms = np.empty((T, B, d, d)) if keep else None
+    if keep:
+        Ms[0] = M
+    last = 0
+    for t in range(rec.num_steps):
+        idx = rec.active_indices()
+        if idx.size == 0:
+            break
+        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+        with np.errstate(all="ignore"):
+            D = -np.einsum("nij,nj->ni", M[idx], G)
+            uphill = ~(np.einsum("nd,nd->n", G, D) < 0)
+        if uphill.any():  # M lost positive definiteness to rounding: start again from the identity
+            M[idx[uphill]] = np.eye(d)
+            D[uphill] = -G[uphill]
+            resets[idx[uphill]] += 1
+        guess = np.where(updated[idx], 1.0, np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1)))
+        if line_search == "wolfe":
+            res = strong_wolfe(rec.evaluate, X, D, F, G, guess, c1=c1, c2=c2, max_evals=max_evals)
+        else:
+            res = armijo(rec.evaluate, X, D, F, G, guess, c1=c1, max_evals=max_evals)
+        rec.num_evals[idx] += res.evals
+        fail_by_reason(rec, t, idx, res)
+        ok = res.ok
+        j = idx[ok]
+        with np.errstate(all="ignore"):
+            s = res.t[ok, None] * D[ok]
+            y = res.g[ok] - G[ok]
+            ys = np.einsum("nd,nd->n", y, s)
+            good = np.isfinite(ys) & (ys > _CURVATURE_EPS)
+        skipped[j[~good]] += 1
+        if good.any():
+            jg = j[good]
+            Mj = M[jg]
+            if scale_initial:
+                first = ~updated[jg]
+                gamma = ys[good] / np.einsum("nd,nd->n", y[good], y[good])
+                Mj[first] = gamma[first, None, None] * np.eye(d)
+            M[jg] = bfgs_update(Mj, s[good], y[good])
+            updated[jg] = True
+        rec.move(t, j, res.x[ok], res.f[ok], res.g[ok], res.t[ok])
+        rec.record(t + 1)
+        if keep:
+            Ms[t + 1] = M
+        last = t + 1
+    extras = {"inv_hessian_final": M, "skipped_updates": skipped, "resets": resets}
+    if keep:
+        Ms[last + 1:] = M
+        extras["inv_hessians"] = Ms
+    return rec.finish(extras)
+
+
+def two_loop(Q, S, Y, rho, H_diag):
+    """The L-BFGS two-loop recursion, batched: returns ``M q`` for each row ``q`` of ``Q``.
+
+    Args:
+        Q: ``(n, d)`` vectors (``-g`` gives the search direction).
+        S, Y: ``(n, m, d)`` stored steps and gradient changes, oldest first; unused slots hold zeros
+            (with ``rho = 0`` they change nothing).
+        rho: ``(n, m)`` values ``1 / (y . s)``.
+        H_diag: ``(n,)`` scale ``gamma`` of the initial matrix ``M_0 = gamma I``.
+    Returns:
+        ``(n, d)``.
+    Example: ``d = two_loop(-g, S, Y, rho, gamma)``
+    """
+    q = np.array(Q, dtype=float, copy=True)
+    m = S.shape[1]
+    al = np.zeros((q.shape[0], m))
+    for i in range(m - 1, -1, -1):  # newest to oldest, same operation order as torch.optim.LBFGS
+        al[:, i] = np.einsum("nd,nd->n", S[:, i], q) * rho[:, i]
+        q = q + (-al[:, i])[:, None] * Y[:, i]
+    r = q * H_diag[:, None]
+    for i in range(m):
+        be = np.einsum("nd,nd->n", Y[:, i], r) * rho[:, i]
+        r = r + (al[:, i] - be)[:, None] * S[:, i]
+    return r
+
+
+def lbfgs_inverse_hessian(S, Y, rho, H_diag):
+    """The dense ``(n, d, d)`` matrices ``M`` that the L-BFGS memory represents (two-loop on each unit vector)."""
+    n, _, d = S.shape
+    out = np.empty((n, d, d))
+    for j in range(d):
+        e = np.zeros((n, d))
+        e[:, j] = 1.0
+        out[:, :, j] = two_loop(e, S, Y, rho, H_diag)
+    return 0.5 * (out + np.swapaxes(out, 1, 2))
+
+
+def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float = 1.0,
+          line_search: str | None = "wolfe", tol: float = 1e-5, c1: float = 1e-4, c2: float = 0.9,
+          max_evals: int = 25, tolerance_change: float | None = None,
+          inv_hessians: bool | None = None) -> SecondOrderTrajectory:
+    """L-BFGS with history ``m``, batched over start points; the same iterates as ``torch.optim.LBFGS``.
+
+    One step here is one ``step()`` of ``torch.optim.LBFGS(params, lr=lr, history_size=m, max_iter=1,
+    max_eval=max_evals + 1, tolerance_change=1e-9, line_search_fn=...)`` when ``tolerance_change=1e-9``: direction ``d = -M g`` by :func:`two_loop` (``d = -g`` on the first step), trial
+    step ``lr * min(1, 1 / |g|_1)`` on the first step and ``lr`` afterwards, then either that fixed step
+    (``line_search=None``), a strong-Wolfe search (``"wolfe"``, torch's ``"strong_wolfe"``) or Armijo
+    backtracking (``"armijo"``, not in torch).
+
+    Args:
+        surface: a Surface.
+        x0: start point(s), ``(d,)`` or ``(B, d)``.
+        num_steps: number of steps, at least 1.
+        m: number of ``(s, y)`` pairs kept, at least 1 (torch's ``history_size``).
+        lr: step multiplier.
+        line_search: None, ``"wolfe"`` or ``"armijo"``.
+        tol: gradient norm under which a point counts as converged (it then stops).
+        c1, c2, max_evals: line-search constants and bound on its evaluations (torch: 1e-4, 0.9, 25).
+        tolerance_change: torch's ``tolerance_change``: with a number (torch's default is 1e-9), a point whose
+            slope ``g . d`` is above ``-tolerance_change`` stops, as torch does, and the Wolfe zoom stops once
+            its bracket is that short. None (default): the zoom uses 1e-9 and a point stops only when ``d``
+            is not downhill, so it runs on until ``|g| < tol``.
+        inv_hessians: keep the dense ``M_k`` at every step in ``extras["inv_hessians"]`` ``(T, B, d, d)``;
+            default (None): when ``d <= 10`` and the array stays under 32 MB.
+    Returns:
+        a trajectory; ``extras["memory_used"]`` ``(T, B)`` is the number of stored pairs at each step.
+    Example: ``lbfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100, m=5).status()``
+    """
+    check_surface(surface)
+    m = check_int("m", m, low=1)
+    lr = check_real("lr", lr, low=0.0, low_open=True)
+    check_choice("line_search", line_search, (None, "wolfe", "armijo"))
+    c1, c2 = check_wolfe_constants(c1, c2)
+    max_evals = check_int("max_evals", max_evals, low=1)
+    tolerance_change = check_real("tolerance_change", tolerance_change, low=0.0, allow_none=True)
+    slope_tol = 0.0 if tolerance_change is None else tolerance_change
+    zoom_tol = 1e-9 if tolerance_change is None else tolerance_change
+    label = f"L-BFGS (m={m})" + ("" if line_search == "wolfe" else f", {line_search or 'fixed step'}") + (
+        f" (lr={lr:g})" if lr != 1 else "")
+    rec = Recorder(surface, x0, num_steps, tol, label)
+    B, d, T = rec.B, rec.d, rec.num_steps + 1
+    keep = _keep_inv_hessians(inv_hessians, B, T, d)
+    S = np.zeros((B, m, d))
+    Y = np.zeros((B, m, d))
+    rho = np.zeros((B, m))
+    H_diag = np.ones(B)
+    count = np.zeros(B, dtype=np.int64)
+    memory = np.zeros((T, B), dtype=np.int64)
+    Ms = np.empty((T, B, d, d)) if keep else None
+    if keep:
+        Ms[0] = np.eye(d)
+    last = 0
+    for t in range(rec.num_steps):
+        idx = rec.active_indices()
+        if idx.size == 0:
+            break
+        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+        with np.errstate(all="ignore"):
+            D = -G if t == 0 else two_loop(-G, S[idx], Y[idx], rho[idx], H_diag[idx])
+            gtd = np.einsum("nd,nd->n", G, D)
+        flat = ~(gtd < -slope_tol) if slope_tol == 0 else ~(gtd <= -slope_tol)
+        rec.fail(t, idx[flat], "the L-BFGS direction is not downhill" if slope_tol == 0 else
+                 f"the slope along the L-BFGS direction is above -{slope_tol:g} (torch.optim.LBFGS stops here too)")
+        keep_pts = ~flat
+        idx, X, F, G, D = idx[keep_pts], X[keep_pts], F[keep_pts], G[keep_pts], D[keep_pts]
+        if idx.size == 0:
+            rec.record(t + 1)
+            last = t + 1
+            if keep:
+                Ms[t + 1] = Ms[t]
+            memory[t + 1] = count
+            continue
+        t0 = lr * np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1)) if t == 0 else np.full(idx.size, lr)
+        if line_search is None:
+            with np.errstate(all="ignore"):
+                Xn = X + t0[:, None] * D
+            f, g = rec.evaluate(Xn)
+            rec.num_evals[idx] += 1
+            ok = np.ones(idx.size, dtype=bool)
+            steps, Xn_ok, f_ok, g_ok = t0, Xn, f, g
+        else:
+            if line_search == "wolfe":
+                res = strong_wolfe(rec.evaluate, X, D, F, G, t0, c1=c1, c2=c2, max_evals=max_evals,
+                                   tolerance_change=zoom_tol)
+            else:
+                res = armijo(rec.evaluate, X, D, F, G, t0, c1=c1, max_evals=max_evals)
+            rec.num_evals[idx] += res.evals
+            fail_by_reason(rec, t, idx, res)
+            ok = res.ok
+            steps, Xn_ok, f_ok, g_ok = res.t[ok], res.x[ok], res.f[ok], res.g[ok]
+        j = idx[ok]
+        with np.errstate(all="ignore"):
+            s = steps[:, None] * D[ok] if line_search is None else res.t[ok, None] * D[ok]
+            y = g_ok - G[ok]
+            ys = np.einsum("nd,nd->n", y, s)
+            good = np.isfinite(ys) & (ys > _CURVATURE_EPS)
+            if good.any():
+                jg = j[good]
+                # Drop the oldest pair, append the newest (oldest first, as torch keeps its lists).
+                S[jg] = np.concatenate([S[jg, 1:], s[good, None]], axis=1)
+                Y[jg] = np.concatenate([Y[jg, 1:], y[good, None]], axis=1)
+                rho[jg] = np.concatenate([rho[jg, 1:], (1.0 / ys[good])[:, None]], axis=1)
+                H_diag[jg] = ys[good] / np.einsum("nd,nd->n", y[good], y[good])
+                count[jg] = np.minimum(count[jg] + 1, m)
+        rec.move(t, j, Xn_ok, f_ok, g_ok, steps)
+        rec.record(t + 1)
+        memory[t + 1] = count
+        if keep:
+            with np.errstate(all="ignore"):
+                Ms[t + 1] = lbfgs_inverse_hessian(S, Y, rho, H_diag)
+        last = t + 1
+    memory[last + 1:] = count
+    extras = {"memory_used": memory, "history": {"S": S, "Y": Y, "rho": rho, "H_diag": H_diag}}
+    if keep:
+        Ms[last + 1:] = Ms[last]
+        extras["inv_hessians"] = Ms
+    return rec.finish(extras)
