@@ -1,1 +1,18 @@
-"""Interactive figures for the course, drawn on top of lecture_utils."""
+"""Interactive figures for the course, drawn on top of lecture_utils (ipywidgets + matplotlib, ipympl live).
+
+Every widget is a small class (:class:`widgets.base.Widget`) exposing ``fig`` (its matplotlib Figure),
+``controls`` (its ipywidgets by name) and ``status``; it shows itself when it is the last expression of a cell.
+
+Example::
+
+    from widgets import notebook_setup, presenter_mode
+    device = notebook_setup(seed=0)
+"""
+from __future__ import annotations
+
+from .base import Widget, callback, color, colors, log_slider, play_controls
+from .presenter import is_presenter, presenter_mode
+from .setup import choose_backend, environment_report, notebook_setup
+
+__all__ = ["Widget", "callback", "color", "colors", "log_slider", "play_controls", "presenter_mode",
+           "is_presenter", "notebook_setup", "environment_report", "choose_backend"]
