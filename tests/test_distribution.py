@@ -16,6 +16,7 @@ import os
 import pathlib
 import re
 import shlex
+import sys
 import tempfile
 import warnings
 
@@ -80,13 +81,12 @@ def test_environment_yml_has_what_repo2docker_reads():
 def test_environment_yml_pip_section_is_valid_for_pip():
     """conda (and micromamba, in repo2docker) write the pip: lines to a requirements file and run
     ``pip install -r`` on it: each line must be something pip accepts there."""
-    with warnings.catch_warnings():  # pip's internals import pkg_resources, deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
+    lines = _pip_section(_environment())
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pip's internals import pkg_resources
         from pip._internal.network.session import PipSession
         from pip._internal.req.req_file import RequirementsFileParseError, parse_requirements
 
-    lines = _pip_section(_environment())
-    with tempfile.TemporaryDirectory() as tmp:
         req = pathlib.Path(tmp) / "requirements.txt"
         req.write_text("\n".join(lines) + "\n")
         try:
@@ -197,3 +197,91 @@ def test_readme_has_a_binder_badge_for_the_same_repository():
     assert links, "README.md has no mybinder.org launch link"
     if NOTEBOOKS:
         assert {repo for repo, _ in links} == {_preamble_repo()}, links
+
+
+# --- the Colab preamble, run with a fake google.colab ---------------------------------------------
+
+BRIEF_PREAMBLE = (
+    'import sys\n'
+    'if "google.colab" in sys.modules:  # on Colab: install the course first (locally `make lab` did it)\n'
+    '    %pip install --quiet "dl-optimization-course @ git+https://github.com/optim-course/dl-optimization-course"\n'
+    'from widgets import notebook_setup\n'
+    'device = notebook_setup(seed=0)\n'
+)
+
+
+def _preamble_text() -> str:
+    """The preamble as the notebooks have it (the first notebook's), or the team brief's before any exists."""
+    for path in NOTEBOOKS:
+        match = PREAMBLE.match(_first_code_source(path))
+        if match:
+            return match.group(0)
+    return BRIEF_PREAMBLE
+
+
+class _FakeShell:
+    """Just enough of an IPython kernel shell: records line magics instead of running them."""
+
+    def __init__(self):
+        self.kernel = object()
+        self.magics = []
+
+    def run_line_magic(self, name, line):
+        self.magics.append((name, line))
+
+
+def _run_preamble(monkeypatch, *, colab: bool, manager_error: Exception = None):
+    import types
+
+    import IPython
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    events = []
+    if colab:
+        def enable_custom_widget_manager():
+            events.append("enable_custom_widget_manager")
+            if manager_error is not None:
+                raise manager_error
+
+        google, google_colab = types.ModuleType("google"), types.ModuleType("google.colab")
+        output = types.ModuleType("google.colab.output")
+        output.enable_custom_widget_manager = enable_custom_widget_manager
+        google.colab, google_colab.output = google_colab, output
+        for name, module in (("google", google), ("google.colab", google_colab), ("google.colab.output", output)):
+            monkeypatch.setitem(sys.modules, name, module)
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    shell = _FakeShell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    code = TransformerManager().transform_cell(_preamble_text())
+    namespace = {"get_ipython": lambda: shell}
+    exec(compile(code, "<colab preamble>", "exec"), namespace)
+    return shell.magics, events, namespace
+
+
+def test_preamble_on_colab_installs_the_course_then_enables_the_widget_manager(monkeypatch, capsys):
+    magics, events, namespace = _run_preamble(monkeypatch, colab=True)
+    pip = [line for name, line in magics if name == "pip"]
+    assert len(pip) == 1 and pip[0].startswith("install --quiet ")
+    assert re.fullmatch(r'install --quiet "dl-optimization-course @ git\+https://github\.com/[\w.-]+/[\w.-]+"',
+                        pip[0]), pip[0]
+    assert magics.index(("pip", pip[0])) == 0, "the course is installed before anything imports it"
+    assert events == ["enable_custom_widget_manager"], "ipympl on Colab needs the custom widget manager"
+    assert ("matplotlib", "widget") in magics
+    assert "on Colab" in capsys.readouterr().out
+    assert str(namespace["device"]) in ("cpu", "cuda", "mps") or str(namespace["device"]).startswith("cuda")
+
+
+def test_preamble_elsewhere_installs_nothing_and_leaves_colab_alone(monkeypatch):
+    magics, events, _ = _run_preamble(monkeypatch, colab=False)
+    assert [name for name, _line in magics] == ["matplotlib"] and magics[0][1] == "widget"
+    assert events == []
+    assert "google.colab" not in sys.modules
+
+
+def test_preamble_on_colab_falls_back_to_pictures_when_the_widget_manager_fails(monkeypatch, capsys):
+    magics, events, _ = _run_preamble(monkeypatch, colab=True, manager_error=RuntimeError("moved"))
+    assert events == ["enable_custom_widget_manager"]
+    assert ("matplotlib", "inline") in magics and ("matplotlib", "widget") not in magics
+    # (The line printed then blames a missing ipympl instead of the widget manager: reported to widgets/.)
+    assert "static images" in capsys.readouterr().out
