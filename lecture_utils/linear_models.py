@@ -23,7 +23,7 @@ import numpy as np
 from ._validate import check_array, check_int, check_real
 
 __all__ = [
-    "add_bias", "standardize", "mse_loss", "mse_grad", "normal_equations", "condition_number",
+    "line_data", "add_bias", "standardize", "mse_loss", "mse_grad", "normal_equations", "condition_number",
     "regression_surface", "hinge_objective", "hinge_subgradient", "fit_hinge", "HingeFit", "LeastSquares",
     "SoftmaxRegression", "HingeClassifier", "softmax",
 ]
@@ -46,6 +46,26 @@ def _check_Xy(X, y, *, labels=False):
     if labels and not np.all(y == np.round(y)):
         raise ValueError("y must hold integer class labels")
     return X, y
+
+
+def line_data(n: int = 200, slope: float = 2.0, intercept: float = 1.0, noise: float = 0.7, *, x_mean: float = 0.0,
+              x_std: float = 1.0, seed: int = 0):
+    """Points scattered around a line: ``y = slope * x + intercept + noise * N(0, 1)`` (lectures 03, 04).
+
+    Args:
+        n: number of points; x_mean, x_std: the inputs are drawn from ``N(x_mean, x_std^2)`` (a large
+            ``x_mean`` makes the least-squares loss badly conditioned, lecture 03).
+    Returns:
+        ``(x, y)`` of shapes ``(n, 1)`` and ``(n,)``. Example: ``x, y = line_data(100, x_mean=50, x_std=10)``
+    """
+    n = check_int("n", n, low=2)
+    slope, intercept = check_real("slope", slope), check_real("intercept", intercept)
+    noise = check_real("noise", noise, low=0.0)
+    x_mean, x_std = check_real("x_mean", x_mean), check_real("x_std", x_std, low=0.0, low_open=True)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    x = rng.normal(x_mean, x_std, n)
+    y = slope * x + intercept + noise * rng.standard_normal(n)
+    return x[:, None], y
 
 
 def add_bias(X) -> np.ndarray:

@@ -257,3 +257,11 @@ def test_functions_reject_bad_input(call):
 def test_add_bias():
     np.testing.assert_array_equal(lm.add_bias([[2.0], [3.0]]), [[2, 1], [3, 1]])
     np.testing.assert_array_equal(lm.add_bias([2.0, 3.0]), [[2, 1], [3, 1]])
+
+
+def test_line_data():
+    x, y = lm.line_data(500, slope=-1.5, intercept=4.0, noise=0.2, x_mean=10.0, x_std=3.0, seed=1)
+    assert x.shape == (500, 1) and y.shape == (500,)
+    assert x.mean() == pytest.approx(10.0, abs=0.5) and x.std() == pytest.approx(3.0, rel=0.1)
+    np.testing.assert_allclose(lm.normal_equations(x, y), [-1.5, 4.0], atol=0.1)
+    np.testing.assert_array_equal(lm.line_data(seed=3)[1], lm.line_data(seed=3)[1])
