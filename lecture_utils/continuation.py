@@ -74,7 +74,8 @@ class SinusoidSum:
         parts = []
         for a, w, p in zip(self.amplitudes, self.frequencies, self.phases):
             arg = f"{w:g}x" + (f" + {p:g}" if p > 0 else (f" - {-p:g}" if p < 0 else ""))
-            parts.append(f"{a:g}\\sin({arg})")
+            coef = "" if a == 1 else ("-" if a == -1 else f"{a:g}")
+            parts.append(f"{coef}\\sin({arg})")
         if self.quadratic:
             parts.append(f"{self.quadratic:g}x^2")
         if self.linear:
