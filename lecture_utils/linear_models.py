@@ -464,8 +464,11 @@ class SoftmaxRegression(_Problem):
                 ce += 0.5 * self.weight_decay * float(np.sum(W * W))
         return ce if np.isfinite(ce) else float("inf")
 
-    def _residual(self, theta, rows):
-        P = softmax(self.A[rows] @ theta.reshape(self.d + 1, self.num_classes))
+    def _residual(self, theta, rows, A=None):
+        P = (self.A[rows] if A is None else A) @ theta.reshape(self.d + 1, self.num_classes)
+        P -= P.max(axis=1, keepdims=True)  # softmax in place: this runs once per SGD update
+        np.exp(P, out=P)
+        P /= P.sum(axis=1, keepdims=True)
         P[np.arange(len(P)), self.y[rows]] -= 1.0
         return P  # dloss_i / dlogits_i
 
@@ -478,7 +481,7 @@ class SoftmaxRegression(_Problem):
 
     def _batch_grad(self, theta, rows):
         A = self.A[rows]
-        G = A.T @ self._residual(theta, rows) / A.shape[0]
+        G = A.T @ self._residual(theta, rows, A) / A.shape[0]
         if self.weight_decay:
             G = G + self.weight_decay * self._mask * theta.reshape(self.d + 1, self.num_classes)
         return G.ravel()

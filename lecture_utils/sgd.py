@@ -457,7 +457,7 @@ class SGDRun:
 
 def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, order: str = "shuffle",
         lr_schedule: Callable[[float, int], float] | None = None, average_start: int | None = None,
-        val=None, records_per_epoch: int = 1, seed=0, callback: Callable | None = None, label: str | None = None
+        val=None, records_per_epoch: int = 1, record_at=None, seed=0, callback: Callable | None = None, label: str | None = None
         ) -> SGDRun:
     """Minibatch stochastic gradient descent (algorithm 8.1 of the Deep Learning book), in numpy (lecture 04).
 
@@ -475,6 +475,8 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
         average_start: keep a running uniform average of the iterates from this update on (None: no average).
         val: a second problem on held-out data whose loss is recorded too.
         records_per_epoch: how often the full losses are evaluated and recorded.
+        record_at: update counts at which to record instead (e.g. ``np.geomspace(1, 10_000, 40)`` for a
+            log-scale axis); the start and the end are always recorded.
         seed: seed (or Generator) of the data order.
         callback: called as ``callback(run_so_far_dict)`` at every record, e.g. to draw live.
     Returns:
@@ -494,6 +496,10 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
         raise ValueError(f"theta0 must have shape ({problem.num_params},), got {theta.shape}")
     if val is not None:
         _check_problem(val)
+    at = None
+    if record_at is not None:
+        at = np.unique(np.round(check_array("record_at", record_at, ndim=1)).astype(np.int64))
+        at = set(at[at > 0].tolist())
     rng = _rng(seed)
     n = problem.n
     labels = getattr(problem, "y", None)
@@ -546,7 +552,7 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
                 if average_start is not None and state["updates"] > average_start:
                     avg_count += 1
                     avg = theta.copy() if avg is None else avg + (theta - avg) / avg_count
-                if j in marks or state["evals"] >= budget:
+                if (state["updates"] in at if at is not None else j in marks) or state["evals"] >= budget:
                     record()
                     if not np.isfinite(rec["train_loss"][-1]):
                         diverged_at = state["updates"]

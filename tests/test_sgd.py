@@ -357,3 +357,11 @@ def test_noise_escapes_the_sharp_minimum_and_full_batch_stays():
     # the generic loop does the same thing
     ends = [sgd.sgd(land, [land.sharp_min], lr=0.02, batch_size=1, num_epochs=8, seed=s).theta[0] for s in range(5)]
     assert land.in_good_basin(ends).mean() >= 0.8
+
+
+def test_sgd_record_at_given_updates():
+    land = sgd.TiltedLandscape(n=20, noise=1.0)
+    run = sgd.sgd(land, [0.5], lr=0.01, batch_size=2, num_epochs=3, record_at=[1, 2, 5, 5.2, 17, 1000])
+    assert run.updates.tolist() == [0, 1, 2, 5, 17, 30]
+    every = sgd.sgd(land, [0.5], lr=0.01, batch_size=2, num_epochs=3, records_per_epoch=10)
+    np.testing.assert_allclose(run.thetas, every.thetas[[0, 1, 2, 5, 17, 30]])
