@@ -185,24 +185,33 @@ def gaussian_elimination(A, b):
 
 
 def time_solve(sizes, repeats: int = 3, seed: int = 0) -> np.ndarray:
-    """Seconds to solve one ``n x n`` Newton system ``H v = -g`` (``np.linalg.solve``), for each ``n`` in ``sizes``.
+    """Seconds to solve one ``n x n`` Newton system ``H v = -g``, for each ``n`` in ``sizes``.
 
-    The best of ``repeats`` runs on a random symmetric positive definite ``H``. Times depend on the machine and
-    its load: use them to see the growth (a log-log slope near 3 for large ``n``), not as fixed numbers.
+    The best of ``repeats`` runs of ``torch.linalg.solve`` (LU factorization, about ``2 n^3 / 3`` flops) on a
+    random symmetric positive definite ``H`` in float64, on one thread: several threads on a shared machine
+    make the times jump around. Times depend on the machine and its load: use them to see the growth (a
+    log-log slope near 3 for large ``n``), not as fixed numbers.
     Example: ``time_solve([100, 200, 400])``
     """
+    import torch
+
     sizes = [check_int("sizes[i]", n, low=1) for n in sizes]
     repeats = check_int("repeats", repeats, low=1)
     rng = np.random.default_rng(seed)
     out = []
-    for n in sizes:
-        Q = rng.standard_normal((n, n))
-        H = Q @ Q.T / n + np.eye(n)
-        g = rng.standard_normal(n)
-        best = np.inf
-        for _ in range(repeats):
-            start = time.perf_counter()
-            np.linalg.solve(H, -g)
-            best = min(best, time.perf_counter() - start)
-        out.append(best)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for n in sizes:
+            Q = rng.standard_normal((n, n))
+            H = torch.from_numpy(Q @ Q.T / n + np.eye(n))
+            g = torch.from_numpy(rng.standard_normal(n))
+            best = np.inf
+            for _ in range(repeats):
+                start = time.perf_counter()
+                torch.linalg.solve(H, -g)
+                best = min(best, time.perf_counter() - start)
+            out.append(best)
+    finally:
+        torch.set_num_threads(threads)
     return np.array(out)
