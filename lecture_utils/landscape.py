@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch.func import functional_call
 
 from ._validate import check_array, check_int
 from .nets import main_output
@@ -66,18 +65,18 @@ class Probe:
         return float(np.max(self.grad_diffs / (self.etas * self.grad_norm)))
 
 
-def _loss_and_grad(net, params, buffers, X, y, loss_fn):
-    p = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    b = {k: v.clone() for k, v in buffers.items()}  # batch norm updates its buffers: keep the net's intact
-    out = functional_call(net, (p, b), (X,))
-    loss = loss_fn(main_output(out), y)
-    grads = torch.autograd.grad(loss, list(p.values()), allow_unused=True)
-    flat = torch.cat([(g if g is not None else torch.zeros_like(v)).reshape(-1) for g, v in zip(grads, p.values())])
+def _loss_and_grad(work, params, X, y, loss_fn):
+    loss = loss_fn(main_output(work(X)), y)
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    flat = torch.cat([(g if g is not None else torch.zeros_like(v)).reshape(-1) for g, v in zip(grads, params)])
     return loss.detach(), flat
 
 
 def probe(net: torch.nn.Module, X, y, etas=DEFAULT_ETAS, *, loss=None) -> Probe:
     """Measure loss variation and gradient predictiveness at the net's current parameters on ``(X, y)``.
+
+    The net is moved along ``-eta g`` in place and restored exactly afterwards (parameters, running statistics,
+    mode; ``.grad`` is never touched), so do not call it from another thread while the net is in use.
 
     Args:
         net: the model (left unchanged: parameters, running statistics, train/eval mode).
@@ -93,25 +92,28 @@ def probe(net: torch.nn.Module, X, y, etas=DEFAULT_ETAS, *, loss=None) -> Probe:
     if len(etas) == 0 or (etas <= 0).any():
         raise ValueError(f"etas must be a non-empty list of positive step sizes, got {etas}")
     loss_fn = task_loss if loss is None else loss
+    # Training mode: batch norm normalizes with this batch's statistics. The parameters are moved in place and,
+    # like the running statistics and the mode, restored afterwards (cheaper than copying the net).
     was_training = net.training
-    net.train()  # the training loss: batch norm normalizes with this batch's statistics
+    saved = {k: v.clone() for k, v in net.state_dict().items()}
+    params = [p for p in net.parameters() if p.requires_grad]
+    losses, diffs = [], []
     try:
-        params = dict(net.named_parameters())
-        buffers = dict(net.named_buffers())
-        names = list(params)
-        loss0, g0 = _loss_and_grad(net, params, buffers, X, y, loss_fn)
-        losses, diffs = [], []
+        net.train()
+        loss0, g0 = _loss_and_grad(net, params, X, y, loss_fn)
+        start = [p.detach().clone() for p in params]
+        pieces = torch.split(g0, [p.numel() for p in params])
         for eta in etas:
-            offset = 0
-            moved = {}
-            for k in names:
-                v = params[k]
-                moved[k] = v.detach() - float(eta) * g0[offset:offset + v.numel()].reshape(v.shape)
-                offset += v.numel()
-            l_eta, g_eta = _loss_and_grad(net, moved, buffers, X, y, loss_fn)
+            with torch.no_grad():
+                for p, p0, g in zip(params, start, pieces):
+                    p.copy_(p0 - float(eta) * g.reshape(p.shape))
+            l_eta, g_eta = _loss_and_grad(net, params, X, y, loss_fn)
             losses.append(float(l_eta))
             diffs.append(float(torch.linalg.vector_norm(g0 - g_eta)))
     finally:
+        with torch.no_grad():
+            for k, v in net.state_dict().items():
+                v.copy_(saved[k])
         net.train(was_training)
     with np.errstate(all="ignore"):
         return Probe(etas=etas, loss=float(loss0), grad_norm=float(torch.linalg.vector_norm(g0)),
@@ -217,8 +219,9 @@ def track(net: torch.nn.Module, data, opt, epochs: int = 3, batch_size: int = 64
 
 
 @torch.no_grad()
-def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85), *, units=None) -> np.ndarray:
-    """Percentiles of the inputs of one hidden layer's activation (Ioffe & Szegedy's Figure 1), in eval mode.
+def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85), *, units=None,
+                            train_mode: bool = False) -> np.ndarray:
+    """Percentiles of the inputs of one hidden layer's activation (Ioffe & Szegedy's Figure 1).
 
     Args:
         net: an :class:`lecture_utils.nets.MLP` (anything with ``hidden_inputs(X)``).
@@ -226,6 +229,8 @@ def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85),
         layer: index of the hidden layer (0 = first; negative counts from the last).
         q: percentiles in ``[0, 100]``.
         units: indices of the units to report; ``None`` = all units of the layer.
+        train_mode: evaluate as during training (batch norm normalizes with the statistics of ``X``; a copy of
+            the net is used so its running statistics do not move) instead of in eval mode.
     Returns:
         ``(len(q), len(units))`` array of percentiles over the ``n`` examples.
     Example: ``layer_input_percentiles(net, X_test, layer=-1, units=[0])``
@@ -235,12 +240,17 @@ def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85),
     q = check_array("q", q, ndim=1)
     if ((q < 0) | (q > 100)).any():
         raise ValueError(f"q must lie in [0, 100], got {q}")
-    was_training = net.training
-    net.eval()
-    try:
-        zs = net.hidden_inputs(X)
-    finally:
-        net.train(was_training)
+    if train_mode:
+        import copy
+
+        zs = copy.deepcopy(net).train().hidden_inputs(X)
+    else:
+        was_training = net.training
+        net.eval()
+        try:
+            zs = net.hidden_inputs(X)
+        finally:
+            net.train(was_training)
     layer = check_int("layer", layer, low=-len(zs), high=len(zs) - 1)
     z = zs[layer].detach().cpu().double().numpy()
     if units is not None:

@@ -39,6 +39,8 @@ def test_probe_matches_reference_and_leaves_net_untouched(batch_norm):
     net = nets.MLP(6, hidden=(12, 12, 12), out_dim=3, batch_norm=batch_norm).double()
     net.eval()  # the probe must switch to training mode itself and switch back
     before = copy.deepcopy(net.state_dict())
+    for prm in net.parameters():
+        prm.grad = torch.full_like(prm, 7.0)  # e.g. called from fit's callback: gradients must survive
     X = torch.randn(32, 6, dtype=torch.float64)
     y = torch.randint(0, 3, (32,))
     p = landscape.probe(net, X, y)
@@ -48,6 +50,7 @@ def test_probe_matches_reference_and_leaves_net_untouched(batch_norm):
     np.testing.assert_allclose(p.grad_diffs, diffs, rtol=1e-8)
     assert p.beta == pytest.approx(np.max(diffs / (np.array(landscape.DEFAULT_ETAS) * gnorm)))
     assert not net.training
+    assert all(torch.equal(prm.grad, torch.full_like(prm, 7.0)) for prm in net.parameters())
     for k, v in net.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
 
@@ -115,6 +118,12 @@ def test_layer_input_percentiles():
     net.eval()
     z = net.hidden_inputs(X)[1].detach().double().numpy()[:, [0, 3]]
     np.testing.assert_allclose(got, np.percentile(z, [15, 50, 85], axis=0))
+    running = net.norms[1].running_mean.clone()
+    got_train = landscape.layer_input_percentiles(net, X, layer=1, q=[50], train_mode=True)
+    torch.testing.assert_close(net.norms[1].running_mean, running, rtol=0, atol=0)  # worked on a copy
+    net.train()
+    z_train = net.hidden_inputs(X)[1].detach().double().numpy()
+    np.testing.assert_allclose(got_train, np.percentile(z_train, [50], axis=0), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("call, exc", [
