@@ -648,7 +648,9 @@ def tiny_net_values(W1, W2, x, y_onehot):
     for j in (1, 2):
         F = w[f"w2{j}1"] * hidden[0] + w[f"w2{j}2"] * hidden[1]
         F.label = f"F{j}"
-        term = (F - float(Y[0, j - 1])) ** 2
+        r = F - V(float(Y[0, j - 1]), label=f"y{j}")
+        r.label = f"r{j}"
+        term = r ** 2
         loss = term if loss is None else loss + term
     loss.label = "loss"
     return loss, w

@@ -1,0 +1,582 @@
+"""Figures for lectures 01 and 02: secant to tangent, directional derivatives, slices, tangent planes,
+gradient fields and computational graphs.
+
+Two widgets (built on :class:`widgets.base.Widget`: artists made once and updated, errors shown in the widget):
+
+- :class:`SecantWidget` (lecture 01): a slider for ``h`` turns the secant through ``x`` and ``x + h`` (or
+  ``x - h`` and ``x + h``) into the tangent on ``f(x) = 25 sin x - x^2``; a second panel shows the slope error
+  against ``h`` on log-log axes.
+- :class:`DirectionalDerivativeWidget` (lecture 02): rotate a unit direction ``e`` at a point of
+  ``f(x, y) = cos(3x + 2y) + cos(2x + 4y) - 2 sin(x + y)``; see the slice ``f(p + t e)`` with its slope and
+  ``D_e f = |grad f| cos(angle)`` against the angle.
+
+Static figure helpers: :func:`plot_partial_slices`, :func:`plot_tangent_plane`, :func:`plot_gradient_field`
+and :func:`draw_graph` (the graph of a :class:`lecture_utils.autodiff.Value`).
+
+Example::
+
+    from widgets.calculus import SecantWidget
+    w = SecantWidget(); w.set(h=0.01); w.show()
+"""
+from __future__ import annotations
+
+import math
+
+import ipywidgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from lecture_utils import autodiff, calculus, surfaces
+from lecture_utils._validate import check_array, check_choice, check_real
+from lecture_utils.surfaces import Surface
+
+from .base import Widget, callback, color, float_slider, log_slider
+
+__all__ = ["SecantWidget", "DirectionalDerivativeWidget", "plot_partial_slices", "plot_tangent_plane",
+           "plot_gradient_field", "draw_graph", "graph_layout"]
+
+
+def _surface(surface, dim: int) -> Surface:
+    s = surfaces.get(surface) if isinstance(surface, str) else surface
+    if not isinstance(s, Surface):
+        raise TypeError(f"surface must be a name from surfaces.names() or a Surface, got {type(surface).__name__}")
+    if s.dim != dim:
+        raise ValueError(f"this figure needs a {dim}D surface; {s.name!r} has dim={s.dim}")
+    return s
+
+
+def _new_figure(figsize):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lecture 01: from secant to tangent
+# ---------------------------------------------------------------------------------------------------------
+class SecantWidget(Widget):
+    """A slider for ``h`` moves the secant of ``f`` at ``x`` until it becomes the tangent (lecture 01).
+
+    Args:
+        surface: a 1D surface or its name (default ``"sin_parabola"``, ``f(x) = 25 sin x - x^2``).
+        x: the point of tangency; h: the initial step (``1e-4 <= h <= 4``).
+        kind: ``"forward"`` (secant through ``x`` and ``x + h``) or ``"central"`` (through ``x - h`` and ``x + h``).
+        figsize, live: as in :class:`widgets.base.Widget`.
+    Attributes:
+        slope: the current secant slope; exact: ``f'(x)``; slope_error: ``|slope - f'(x)|``.
+    Example: ``w = SecantWidget(x=-2.0, h=1.0); w.set(h=1e-3); w.slope_error  # ~ 0.01``
+    """
+
+    figsize = (10.0, 4.0)
+    H_RANGE = (1e-4, 4.0)
+
+    def __init__(self, surface="sin_parabola", *, x: float = -2.0, h: float = 1.0, kind: str = "forward",
+                 figsize=None, live: bool | None = None):
+        self.surface = _surface(surface, 1)
+        lo, hi = self.surface.bounds[0]
+        x = check_real("x", x, low=lo, high=hi)
+        h = check_real("h", h, low=self.H_RANGE[0], high=self.H_RANGE[1])
+        check_choice("kind", kind, ("forward", "central"))
+        super().__init__(figsize=figsize, live=live)
+        f = self.surface.value
+        self.ax, self.ax_err = self.fig.subplots(1, 2, width_ratios=[1.35, 1])
+
+        xs = np.linspace(lo, hi, 600)
+        ys = f(xs)
+        pad = 0.08 * (ys.max() - ys.min())
+        self.ax.plot(xs, ys, color="0.25", lw=1.8, label=f"f(x) = {self.surface.formula}")
+        self.tangent_line = self.animate(*self.ax.plot([], [], color=color(2), lw=2.0, label="tangent, slope f'(x)"))
+        self.secant_line = self.animate(*self.ax.plot([], [], color=color(1), lw=1.8, ls="--", label="secant"))
+        self.points = self.animate(*self.ax.plot([], [], "o", color=color(1), ms=7, mec="white", zorder=5))
+        self.anchor = self.animate(*self.ax.plot([], [], "o", color=color(2), ms=8, mec="white", zorder=6))
+        self.ax.set_xlim(lo, hi)
+        self.ax.set_ylim(ys.min() - pad, ys.max() + pad)
+        self.ax.set_xlabel("x")
+        self.ax.set_ylabel("f(x)")
+        self.ax.set_title("secant slope -> derivative as h -> 0")
+        self.ax.grid(True, alpha=0.3)
+        self.ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+
+        self._hs = np.geomspace(*self.H_RANGE, 120)
+        self.err_forward = self.animate(*self.ax_err.loglog([], [], color=color(1), lw=1.6, label="forward: (f(x+h) - f(x)) / h"))
+        self.err_central = self.animate(*self.ax_err.loglog([], [], color=color(0), lw=1.6, label="central: (f(x+h) - f(x-h)) / 2h"))
+        self.err_marker = self.animate(*self.ax_err.plot([], [], "o", color="black", ms=7, zorder=5))
+        self.ax_err.set_xlim(*self.H_RANGE)
+        self.ax_err.set_xlabel("step h")
+        self.ax_err.set_ylabel("|secant slope - f'(x)|")
+        self.ax_err.set_title("slope error against h")
+        self.ax_err.grid(True, which="major", alpha=0.3)
+        self.ax_err.legend(loc="lower right", fontsize=8)
+
+        self.controls["h"] = log_slider("h", h, *self.H_RANGE)
+        self.controls["x"] = float_slider("x", x, lo, hi, 0.05, continuous_update=False)
+        self.controls["kind"] = ipywidgets.ToggleButtons(options=["forward", "central"], value=kind,
+                                                         description="difference", style={"button_width": "80px"})
+        self.controls["h"].observe(self._on_h, names="value")
+        self.controls["x"].observe(self._on_x, names="value")
+        self.controls["kind"].observe(self._on_h, names="value")
+        self.slope = self.exact = self.slope_error = float("nan")
+        self._update_point()
+        self._update_secant()
+
+    # ---- computing ---------------------------------------------------------------------------------------
+    def _update_point(self):
+        x = self.controls["x"].value
+        f, df = self.surface.value, self.surface.grad
+        self.exact = float(df(x))
+        fx = float(f(x))
+        span = 0.25 * (self.surface.bounds[0][1] - self.surface.bounds[0][0])
+        t = np.array([x - span, x + span])
+        self.tangent_line.set_data(t, fx + self.exact * (t - x))
+        self.anchor.set_data([x], [fx])
+        fwd = np.abs(calculus.forward_difference(f, x, self._hs) - self.exact)
+        cen = np.abs(calculus.central_difference(f, x, self._hs) - self.exact)
+        # zero errors (a lucky cancellation) cannot be drawn on log axes
+        floor = 1e-16 * max(1.0, abs(self.exact))
+        self.err_forward.set_data(self._hs, np.maximum(fwd, floor))
+        self.err_central.set_data(self._hs, np.maximum(cen, floor))
+        both = np.concatenate([fwd, cen])
+        top = float(both.max())
+        bottom = float(np.percentile(np.maximum(both, floor), 1))
+        self.ax_err.set_ylim(max(bottom / 3, 1e-14), top * 3)
+        self.ax.set_title(f"secant slope -> f'({x:.2f}) = {self.exact:.3f} as h -> 0")
+
+    def _update_secant(self):
+        x, h, kind = self.controls["x"].value, self.controls["h"].value, self.controls["kind"].value
+        f = self.surface.value
+        a = x if kind == "forward" else x - h
+        b = x + h
+        fa, fb = float(f(a)), float(f(b))
+        self.slope = (fb - fa) / (b - a)
+        self.slope_error = abs(self.slope - self.exact)
+        lo, hi = self.surface.bounds[0]
+        ext = max(1.0, 1.5 * (b - a))
+        t = np.array([max(lo, a - ext), min(hi, b + ext)])
+        self.secant_line.set_data(t, fa + self.slope * (t - a))
+        self.points.set_data([a, b], [fa, fb])
+        self.err_marker.set_data([h], [max(self.slope_error, 1e-16 * max(1.0, abs(self.exact)))])
+        name = "(f(x+h) - f(x)) / h" if kind == "forward" else "(f(x+h) - f(x-h)) / 2h"
+        self.set_status(f"h = {h:.3g}: {kind} secant slope {name} = {self.slope:.5f}",
+                        f"f'(x) = {self.exact:.5f} at x = {x:.2f}; error = {self.slope_error:.2e}",
+                        colors_=[color(1), color(2)])
+
+    # ---- callbacks -----------------------------------------------------------------------------------------
+    @callback
+    def _on_h(self, change):
+        self._update_secant()
+        self.redraw()
+
+    @callback
+    def _on_x(self, change):
+        self._update_point()
+        self._update_secant()
+        self.redraw(full=True)
+
+    def _controls_box(self):
+        c = self.controls
+        return ipywidgets.HBox([c["h"], c["x"], c["kind"]], layout=ipywidgets.Layout(flex_flow="row wrap"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lecture 02: directional derivatives
+# ---------------------------------------------------------------------------------------------------------
+class DirectionalDerivativeWidget(Widget):
+    """Rotate a unit direction ``e`` at a point ``p``: the slope of ``t -> f(p + t e)`` is ``e . grad f`` (lecture 02).
+
+    Three panels: contours with the gradient and ``e``; the slice ``f(p + t e)`` with its tangent at ``t = 0``;
+    ``D_e f = |grad f| cos(angle between e and grad f)`` against the angle of ``e``, with the current angle marked.
+
+    Args:
+        surface: a 2D surface or its name (default ``"lecture_2d"``).
+        point: ``p``, inside the surface's box; angle: direction of ``e`` in degrees (0 = +x axis).
+        figsize, live: as in :class:`widgets.base.Widget`.
+    Attributes:
+        grad: ``grad f(p)``; e: the unit direction; value: ``D_e f`` from ``e . grad f``;
+        slice_slope: the slope of the slice at ``t = 0`` by a central difference (an independent check).
+    Example: ``w = DirectionalDerivativeWidget(point=(0.5, -0.5)); w.set(angle=90); w.value``
+    """
+
+    figsize = (12.0, 4.0)
+    T_RANGE = 1.0
+
+    def __init__(self, surface="lecture_2d", *, point=(0.5, -0.5), angle: float = 30.0, figsize=None,
+                 live: bool | None = None):
+        self.surface = _surface(surface, 2)
+        (x0, x1), (y0, y1) = self.surface.bounds
+        p = check_array("point", point, ndim=1)
+        if p.shape != (2,) or not (x0 <= p[0] <= x1 and y0 <= p[1] <= y1):
+            raise ValueError(f"point must be 2 numbers inside the box {self.surface.bounds}, got {point!r}")
+        angle = check_real("angle", angle, low=0.0, high=360.0)
+        super().__init__(figsize=figsize, live=live)
+        self.ax, self.ax_slice, self.ax_dir = self.fig.subplots(1, 3, width_ratios=[1.0, 1.0, 1.15])
+        self._arrow_len = 0.18 * min(x1 - x0, y1 - y0)
+
+        X, Y, Z = self.surface.grid(160)
+        self.ax.contourf(X, Y, Z, levels=20, cmap="viridis", alpha=0.85)
+        self.ax.contour(X, Y, Z, levels=20, colors="white", linewidths=0.4, alpha=0.6)
+        self.level_line = self.animate(*self.ax.plot([], [], color="white", lw=2.5, label="level set through p"))
+        self.grad_arrow = self.animate(self.ax.quiver([p[0]], [p[1]], [1.0], [0.0], angles="xy", scale_units="xy",
+                                                      scale=1, color="black", width=0.012,
+                                                      label=r"direction of $\nabla f$"))
+        self.e_arrow = self.animate(self.ax.quiver([p[0]], [p[1]], [1.0], [0.0], angles="xy", scale_units="xy",
+                                                   scale=1, color=color(1), width=0.012, label="unit direction $e$"))
+        self.point_marker = self.animate(*self.ax.plot([], [], "o", color="white", mec="black", ms=7))
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y0, y1)
+        self.ax.set_aspect("equal")
+        self.ax.set_xlabel("x")
+        self.ax.set_ylabel("y")
+        self.ax.set_title(r"contours of $f$, $\nabla f$ and $e$")
+        self.ax.legend(loc="lower left", fontsize=7, framealpha=0.85)
+
+        zlo, zhi = float(Z.min()), float(Z.max())
+        pad = 0.1 * (zhi - zlo)
+        self.slice_curve = self.animate(*self.ax_slice.plot([], [], color=color(1), lw=1.8, label="$f(p + t\\,e)$"))
+        self.slice_tangent = self.animate(*self.ax_slice.plot([], [], color="black", lw=1.4, ls="--",
+                                                              label="tangent: slope $D_e f$ at $t = 0$"))
+        self.slice_point = self.animate(*self.ax_slice.plot([], [], "o", color="black", ms=6))
+        self.ax_slice.set_xlim(-self.T_RANGE, self.T_RANGE)
+        self.ax_slice.set_ylim(zlo - pad, zhi + pad)
+        self.ax_slice.set_xlabel("$t$ (distance from $p$ along $e$)")
+        self.ax_slice.set_ylabel("$f(p + t\\,e)$")
+        self.ax_slice.set_title("the slice of $f$ along $e$")
+        self.ax_slice.grid(True, alpha=0.3)
+        self.ax_slice.legend(loc="upper right", fontsize=7)
+
+        self._angles = np.linspace(0.0, 360.0, 361)
+        self.dir_curve = self.animate(*self.ax_dir.plot([], [], color=color(0), lw=1.8,
+                                                        label=r"$D_e f = |\nabla f|\,\cos\theta$"))
+        self.max_marker = self.animate(*self.ax_dir.plot([], [], "*", color="black", ms=13,
+                                                         label=r"maximum $|\nabla f|$: $e$ along $\nabla f$"))
+        self.dir_marker = self.animate(*self.ax_dir.plot([], [], "o", color=color(1), ms=8, mec="white",
+                                                         label="current $e$"))
+        self.norm_lines = [self.animate(self.ax_dir.axhline(0.0, color="0.5", lw=0.8, ls=":")) for _ in range(2)]
+        self.ax_dir.axhline(0.0, color="0.3", lw=0.6)
+        self.ax_dir.set_xlim(0, 360)
+        self.ax_dir.set_xticks(range(0, 361, 90))
+        self.ax_dir.set_xlabel("angle of $e$ (degrees from the x axis)")
+        self.ax_dir.set_ylabel("directional derivative $D_e f$")
+        self.ax_dir.set_title(r"$D_e f$ against the direction ($\theta$: angle from $\nabla f$)", fontsize=10)
+        self.ax_dir.grid(True, alpha=0.3)
+        self.ax_dir.legend(loc="upper right", fontsize=7, framealpha=0.9)
+
+        self.controls["angle"] = float_slider("angle (deg)", angle, 0.0, 360.0, 1.0)
+        self.controls["x"] = float_slider("p_x", float(p[0]), x0, x1, 0.05, continuous_update=False)
+        self.controls["y"] = float_slider("p_y", float(p[1]), y0, y1, 0.05, continuous_update=False)
+        self.controls["angle"].observe(self._on_angle, names="value")
+        self.controls["x"].observe(self._on_point, names="value")
+        self.controls["y"].observe(self._on_point, names="value")
+        self.grad = np.zeros(2)
+        self.e = np.array([1.0, 0.0])
+        self.value = self.slice_slope = float("nan")
+        self._update_point()
+        self._update_direction()
+
+    @property
+    def point(self) -> np.ndarray:
+        """The current point ``p``, shape ``(2,)``."""
+        return np.array([self.controls["x"].value, self.controls["y"].value])
+
+    def _update_point(self):
+        p = self.point
+        self.grad = np.asarray(self.surface.grad(p), dtype=float)
+        gnorm = float(np.linalg.norm(self.grad))
+        self.point_marker.set_data([p[0]], [p[1]])
+        self.grad_arrow.set_offsets([p])
+        L = self._arrow_len
+        u = self.grad / gnorm if gnorm > 0 else np.zeros(2)
+        self.grad_arrow.set_UVC([L * u[0]], [L * u[1]])
+        try:  # the level set through p, found without the gradient
+            tangent = calculus.level_set_tangent(self.surface.value, p, radius=1e-3)
+            self.level_line.set_data(p[0] + 0.8 * L * np.array([-tangent[0], tangent[0]]),
+                                     p[1] + 0.8 * L * np.array([-tangent[1], tangent[1]]))
+        except ValueError:  # a critical point: no level-set direction
+            self.level_line.set_data([], [])
+        self.dir_curve.set_data(self._angles, calculus.directional_derivatives(self.grad, np.radians(self._angles)))
+        g_angle = math.degrees(math.atan2(self.grad[1], self.grad[0])) % 360.0
+        self.max_marker.set_data([g_angle], [gnorm])
+        for line, level in zip(self.norm_lines, (gnorm, -gnorm)):
+            line.set_ydata([level, level])
+        top = max(gnorm, 0.25)
+        self.ax_dir.set_ylim(-1.25 * top, 2.1 * top)  # room for the legend above the curve
+        self._grad_angle = g_angle
+
+    def _update_direction(self):
+        p, angle = self.point, self.controls["angle"].value
+        self.e = calculus.unit_vector(math.radians(angle))
+        self.value = float(calculus.directional_derivative(self.grad, self.e))
+        self.slice_slope = calculus.directional_derivative_fd(self.surface.value, p, self.e, h=1e-5)
+        L = self._arrow_len
+        self.e_arrow.set_offsets([p])
+        self.e_arrow.set_UVC([L * self.e[0]], [L * self.e[1]])
+        t = np.linspace(-self.T_RANGE, self.T_RANGE, 201)
+        fp = float(self.surface.value(p))
+        self.slice_curve.set_data(t, self.surface.value(p + t[:, None] * self.e))
+        tt = np.array([-0.35, 0.35]) * self.T_RANGE
+        self.slice_tangent.set_data(tt, fp + self.value * tt)
+        self.slice_point.set_data([0.0], [fp])
+        self.dir_marker.set_data([angle], [self.value])
+        gnorm = float(np.linalg.norm(self.grad))
+        between = (angle - self._grad_angle + 180.0) % 360.0 - 180.0
+        self.set_status(
+            f"p = ({p[0]:.2f}, {p[1]:.2f}): grad f = ({self.grad[0]:.3f}, {self.grad[1]:.3f}), "
+            f"|grad f| = {gnorm:.3f}, pointing at {self._grad_angle:.0f} deg",
+            f"e at {angle:.0f} deg: D_e f = e . grad f = {self.value:.3f} = |grad f| cos({between:.0f} deg); "
+            f"slope of the slice (central difference) = {self.slice_slope:.3f}",
+            colors_=[None, color(1)])
+
+    @callback
+    def _on_angle(self, change):
+        self._update_direction()
+        self.redraw()
+
+    @callback
+    def _on_point(self, change):
+        self._update_point()
+        self._update_direction()
+        self.redraw(full=True)
+
+    def _controls_box(self):
+        c = self.controls
+        return ipywidgets.HBox([c["angle"], c["x"], c["y"]], layout=ipywidgets.Layout(flex_flow="row wrap"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lecture 02: static figures of a 2D function
+# ---------------------------------------------------------------------------------------------------------
+def _linear_term(coef: float, var: str, at: float) -> str:
+    sign = "-" if coef < 0 else "+"
+    arg = var if at == 0 else f"({var} {'-' if at > 0 else '+'} {abs(at):g})"
+    return f" {sign} {abs(coef):.2f}{arg}"
+
+
+def plot_partial_slices(surface="lecture_2d", point=(0.0, 0.0), *, half_width: float = 1.5, fig=None):
+    """The surface in 3D cut by the planes ``y = p_y`` and ``x = p_x``, and the two slices as 1D curves with
+    their tangents, whose slopes are the partial derivatives (lecture 02).
+
+    Returns:
+        the figure; ``fig.slices`` holds ``{"x": (t, f(t, p_y)), "y": (t, f(p_x, t))}`` and ``fig.partials``
+        the analytic ``(df/dx, df/dy)`` at ``p``.
+    Example: ``fig = plot_partial_slices("lecture_2d", (0.0, 0.0))``
+    """
+    s = _surface(surface, 2)
+    p = check_array("point", point, ndim=1)
+    hw = check_real("half_width", half_width, low=0.0, low_open=True)
+    if fig is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = Figure(figsize=(13.0, 4.2))
+        FigureCanvasAgg(fig)
+    gs = fig.add_gridspec(1, 3, width_ratios=[1.25, 1, 1], left=0.01, right=0.985, bottom=0.13, top=0.9,
+                          wspace=0.28)
+    ax3 = fig.add_subplot(gs[0], projection="3d")
+    axx = fig.add_subplot(gs[1])
+    axy = fig.add_subplot(gs[2])
+    X, Y, Z = s.grid(60, bounds=[(p[0] - hw, p[0] + hw), (p[1] - hw, p[1] + hw)])
+    ax3.plot_surface(X, Y, Z, cmap="viridis", alpha=0.5, linewidth=0, antialiased=True)
+    t = np.linspace(-hw, hw, 201)  # odd: p itself is a sample
+    fx = s.value(np.stack([p[0] + t, np.full_like(t, p[1])], axis=1))
+    fy = s.value(np.stack([np.full_like(t, p[0]), p[1] + t], axis=1))
+    ax3.plot(p[0] + t, np.full_like(t, p[1]), fx, color=color(1), lw=2.5, label=f"cut y = {p[1]:g}")
+    ax3.plot(np.full_like(t, p[0]), p[1] + t, fy, color=color(0), lw=2.5, label=f"cut x = {p[0]:g}")
+    ax3.scatter([p[0]], [p[1]], [s.value(p)], color="black", s=30)
+    ticks = np.linspace(-1, 1, 3) * round(hw)
+    ax3.set_xticks(p[0] + ticks)
+    ax3.set_yticks(p[1] + ticks)
+    ax3.set_xlabel("x")
+    ax3.set_ylabel("y")
+    ax3.set_zlabel("f(x, y)", labelpad=2)
+    ax3.set_title("two vertical cuts through p")
+    ax3.legend(loc="upper left", fontsize=8)
+    g = s.grad(p)
+    fp = float(s.value(p))
+    for ax, vals, slope, name, c in ((axx, fx, g[0], "x", color(1)), (axy, fy, g[1], "y", color(0))):
+        base = p[0] if name == "x" else p[1]
+        other = "y" if name == "x" else "x"
+        ax.plot(base + t, vals, color=c, lw=2.0, label=f"f with {other} fixed at {p[1] if name == 'x' else p[0]:g}")
+        near = np.array([-0.4, 0.4]) * hw
+        ax.plot(base + near, fp + slope * near, color="black", ls="--", lw=1.4,
+                label=rf"tangent, slope $\partial f/\partial {name}$ = {slope:.3f}")
+        ax.plot([base], [fp], "o", color="black")
+        ax.set_xlabel(name)
+        ax.set_ylabel(f"f(x, {p[1]:g})" if name == "x" else f"f({p[0]:g}, y)")
+        ax.set_title(f"slice along {name}: its slope is " + rf"$\partial f/\partial {name}$")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower left", fontsize=8)
+    fig.slices = {"x": (p[0] + t, fx), "y": (p[1] + t, fy)}
+    fig.partials = (float(g[0]), float(g[1]))
+    return fig
+
+
+def plot_tangent_plane(surface="lecture_2d", point=(0.0, 0.0), *, half_width: float = 1.0, fig=None):
+    """The surface near ``p`` in 3D with its tangent plane ``f(p) + grad f(p) . (q - p)`` (lecture 02).
+
+    Returns:
+        the figure; ``fig.plane`` holds the plane's ``(X, Y, Z)`` meshes.
+    Example: ``plot_tangent_plane("lecture_2d", (0.0, 0.0))``
+    """
+    s = _surface(surface, 2)
+    p = check_array("point", point, ndim=1)
+    hw = check_real("half_width", half_width, low=0.0, low_open=True)
+    fig = fig or _new_figure((6.0, 5.0))
+    ax = fig.add_subplot(1, 1, 1, projection="3d")
+    X, Y, Z = s.grid(50, bounds=[(p[0] - hw, p[0] + hw), (p[1] - hw, p[1] + hw)])
+    ax.plot_surface(X, Y, Z, cmap="viridis", alpha=0.6, linewidth=0)
+    g = s.grad(p)
+    fp = float(s.value(p))
+    PX, PY = np.meshgrid(np.linspace(p[0] - 0.6 * hw, p[0] + 0.6 * hw, 11),
+                         np.linspace(p[1] - 0.6 * hw, p[1] + 0.6 * hw, 11))
+    PZ = fp + g[0] * (PX - p[0]) + g[1] * (PY - p[1])
+    ax.plot_surface(PX, PY, PZ, color=color(1), alpha=0.45, linewidth=0)
+    ax.plot_wireframe(PX, PY, PZ, color=color(1), linewidth=0.6, rstride=2, cstride=2)
+    ax.scatter([p[0]], [p[1]], [fp], color="black", s=40, depthshade=False)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_zlabel("f(x, y)")
+    ax.set_title(f"tangent plane at p = ({p[0]:g}, {p[1]:g}):\n"
+                 f"z = {fp:.2f}{_linear_term(g[0], 'x', p[0])}{_linear_term(g[1], 'y', p[1])}", fontsize=10)
+    fig.plane = (PX, PY, PZ)
+    return fig
+
+
+def plot_gradient_field(surface="lecture_2d", *, num_arrows: int = 17, ax=None, levels: int = 16):
+    """Contour lines of ``f`` with the gradient's direction on a grid (arrows of one length) (lecture 02).
+
+    Returns:
+        the axes; ``ax.field`` holds ``(points (k, 2), grads (k, 2))``.
+    Example: ``plot_gradient_field("lecture_2d")``
+    """
+    s = _surface(surface, 2)
+    if ax is None:
+        ax = _new_figure((6.2, 5.4)).add_subplot(1, 1, 1)
+    X, Y, Z = s.grid(200)
+    cs = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=1.1)
+    ax.figure.colorbar(cs, ax=ax, label="f(x, y) on the contour lines")
+    (x0, x1), (y0, y1) = s.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, num_arrows), np.linspace(y0, y1, num_arrows))
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    G = s.grad(pts)
+    n = np.linalg.norm(G, axis=1, keepdims=True)
+    U = np.divide(G, n, out=np.zeros_like(G), where=n > 1e-12)
+    ax.quiver(pts[:, 0], pts[:, 1], U[:, 0], U[:, 1], color="black", angles="xy", scale_units="xy",
+              scale=num_arrows / (0.7 * (x1 - x0)), width=0.0045, pivot="middle")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(r"direction of $\nabla f$ (arrows, all one length)" "\nacross the contour lines of $f$",
+                 fontsize=10)
+    ax.field = (pts, G)
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lecture 02: drawing a computational graph
+# ---------------------------------------------------------------------------------------------------------
+def graph_layout(g: autodiff.Graph, sweeps: int = 8) -> dict:
+    """Positions ``{node id: (column, row)}`` for drawing a graph left to right.
+
+    An operation's column is its level; an input sits one column before its first consumer (so a weight of
+    the last layer appears next to the layer that uses it). Rows order each column by the mean row of the
+    neighbours (a few barycentre sweeps, which removes most edge crossings).
+    """
+    parents: dict = {n["id"]: [] for n in g.nodes}
+    children: dict = {n["id"]: [] for n in g.nodes}
+    for a, b in g.edges:
+        parents[b].append(a)
+        children[a].append(b)
+    level = {n["id"]: n["level"] for n in g.nodes}
+    column = {}
+    for n in g.nodes:
+        nid = n["id"]
+        column[nid] = (min(level[c] for c in children[nid]) - 1) if (n["op"] == "" and children[nid]) else level[nid]
+    columns: dict = {}
+    for n in g.nodes:
+        columns.setdefault(column[n["id"]], []).append(n["id"])
+    height = max(len(v) for v in columns.values())
+    row = {}
+    for ids in columns.values():
+        for i, nid in enumerate(ids):
+            row[nid] = (i - (len(ids) - 1) / 2) * (height / len(ids))
+    order = sorted(columns)
+    for sweep in range(sweeps):
+        forward = sweep % 2 == 0
+        for c in (order if forward else order[::-1]):
+            ids = columns[c]
+            key = {}
+            for nid in ids:
+                nbrs = (parents[nid] if forward else children[nid]) or parents[nid] + children[nid]
+                key[nid] = float(np.mean([row[m] for m in nbrs])) if nbrs else row[nid]
+            ids.sort(key=lambda nid: key[nid])
+            spacing = height / len(ids)
+            for i, nid in enumerate(ids):
+                row[nid] = (i - (len(ids) - 1) / 2) * spacing
+    return {nid: (float(column[nid]), float(row[nid])) for nid in column}
+
+
+_OP_NAMES = {"*": "\u00d7", "neg": "negate"}
+
+
+def _num(v: float) -> str:
+    return f"{v + 0.0:.4g}"  # + 0.0 shows -0.0 as 0
+
+
+def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize: float = 8.0):
+    """Draw the computational graph of an autodiff :class:`~lecture_utils.autodiff.Value` (lecture 02).
+
+    Each node is a box with its name and operation, its value and, after ``backward()``, its gradient
+    ``dL/dnode``; arrows go from the inputs of an operation to its output, left to right. Inputs are blue,
+    constants grey, results of operations orange.
+
+    Args:
+        root: a ``Value`` (its graph is taken) or an :class:`lecture_utils.autodiff.Graph`.
+        ax: axes to draw on (default: a new figure sized to the graph).
+        show_grad: add the gradient line to each box.
+    Returns:
+        the axes; ``ax.graph`` is the :class:`~lecture_utils.autodiff.Graph` drawn, ``ax.node_texts`` maps
+        node id to the text in its box and ``ax.positions`` node id to its ``(column, row)``.
+    Example: ``loss.backward(); draw_graph(loss)``
+    """
+    g = autodiff.graph(root) if isinstance(root, autodiff.Value) else root
+    if not isinstance(g, autodiff.Graph):
+        raise TypeError(f"root must be an autodiff Value or Graph, got {type(root).__name__}")
+    pos = graph_layout(g)
+    cols = sorted({c for c, _ in pos.values()})
+    height = max(sum(1 for c, _ in pos.values() if c == col) for col in cols)
+    if ax is None:
+        size = figsize or (max(6.0, 1.45 * len(cols)), max(2.2, 0.7 * height + 0.6))
+        ax = _new_figure(size).add_subplot(1, 1, 1)
+    texts, artists = {}, {}
+    for n in g.nodes:
+        if n["op"] == "":
+            head = n["label"] or "constant"
+        else:
+            op = _OP_NAMES.get(n["op"], n["op"])
+            head = f"{n['label']} = {op}" if n["label"] else op
+        lines = [head, f"value {_num(n['data'])}"]
+        if show_grad:
+            lines.append(f"grad  {_num(n['grad'])}")
+        texts[n["id"]] = "\n".join(lines)
+    for n in g.nodes:
+        x, y = pos[n["id"]]
+        leaf = n["op"] == ""
+        face = "#EEEEEE" if (leaf and not n["label"]) else ("#D6E9F8" if leaf else "#FFEBCC")
+        artists[n["id"]] = ax.text(x, y, texts[n["id"]], ha="center", va="center", fontsize=fontsize,
+                                   family="monospace", zorder=3,
+                                   bbox=dict(boxstyle="round,pad=0.35", fc=face, ec="0.35", lw=0.8))
+    for a, b in g.edges:
+        # anchored to the two text boxes: the arrow leaves a's right edge and enters b's left edge
+        ax.annotate("", xy=(0.0, 0.5), xycoords=artists[b], xytext=(1.0, 0.5), textcoords=artists[a],
+                    arrowprops=dict(arrowstyle="-|>", color="0.4", lw=0.9, shrinkA=5, shrinkB=5,
+                                    mutation_scale=9), zorder=2)
+    rows = [r for _, r in pos.values()]
+    ax.set_xlim(cols[0] - 0.6, cols[-1] + 0.6)
+    ax.set_ylim(min(rows) - 0.8, max(rows) + 0.8)
+    ax.axis("off")
+    ax.graph = g
+    ax.node_texts = texts
+    ax.positions = pos
+    return ax
