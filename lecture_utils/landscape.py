@@ -220,7 +220,7 @@ def track(net: torch.nn.Module, data, opt, epochs: int = 3, batch_size: int = 64
 
 @torch.no_grad()
 def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85), *, units=None,
-                            train_mode: bool = False) -> np.ndarray:
+                            train_mode: bool = False, before_norm: bool = False) -> np.ndarray:
     """Percentiles of the inputs of one hidden layer's activation (Ioffe & Szegedy's Figure 1).
 
     Args:
@@ -231,6 +231,7 @@ def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85),
         units: indices of the units to report; ``None`` = all units of the layer.
         train_mode: evaluate as during training (batch norm normalizes with the statistics of ``X``; a copy of
             the net is used so its running statistics do not move) instead of in eval mode.
+        before_norm: the inputs of batch norm (outputs of the Linear layer) instead of its outputs.
     Returns:
         ``(len(q), len(units))`` array of percentiles over the ``n`` examples.
     Example: ``layer_input_percentiles(net, X_test, layer=-1, units=[0])``
@@ -243,12 +244,12 @@ def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85),
     if train_mode:
         import copy
 
-        zs = copy.deepcopy(net).train().hidden_inputs(X)
+        zs = copy.deepcopy(net).train().hidden_inputs(X, before_norm)
     else:
         was_training = net.training
         net.eval()
         try:
-            zs = net.hidden_inputs(X)
+            zs = net.hidden_inputs(X, before_norm)
         finally:
             net.train(was_training)
     layer = check_int("layer", layer, low=-len(zs), high=len(zs) - 1)

@@ -124,12 +124,13 @@ class MLP(nn.Module):
         self.init = init
         init_weights(self, init)
 
-    def _hidden(self, x):
+    def _hidden(self, x, before_norm=False):
         x = x.reshape(len(x), -1)
         pre, hs = [], []
         for i, (lin, norm, act, proj) in enumerate(zip(self.linears, self.norms, self.acts, self.projections)):
-            z = norm(lin(x))
-            pre.append(z)
+            a = lin(x)
+            z = norm(a)
+            pre.append(a if before_norm else z)
             h = act(z)
             x = proj(x) + h if (self.skip and i > 0) else h
             hs.append(x)
@@ -143,13 +144,15 @@ class MLP(nn.Module):
             return logits
         return logits, [head(h) for head, h in zip(self.heads, hs[:-1])]
 
-    def hidden_inputs(self, x) -> list:
+    def hidden_inputs(self, x, before_norm: bool = False) -> list:
         """The input of each hidden layer's activation (after batch norm when present), one ``(n, width)`` each.
 
         These are the "layer inputs" whose distributions Ioffe & Szegedy track (internal covariate shift,
-        lecture 07). Example: ``z = net.hidden_inputs(X)[2]  # third hidden layer``
+        lecture 07). With ``before_norm=True`` the outputs of the Linear layers (the inputs of batch norm) are
+        returned instead; without batch norm both are the same.
+        Example: ``z = net.hidden_inputs(X)[2]  # third hidden layer``
         """
-        return self._hidden(x)[0]
+        return self._hidden(x, before_norm)[0]
 
     def extra_repr(self):
         return (f"batch_norm={self.batch_norm}, skip={self.skip}, aux_heads={self.aux_heads}, "

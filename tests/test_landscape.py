@@ -118,6 +118,9 @@ def test_layer_input_percentiles():
     net.eval()
     z = net.hidden_inputs(X)[1].detach().double().numpy()[:, [0, 3]]
     np.testing.assert_allclose(got, np.percentile(z, [15, 50, 85], axis=0))
+    a = net.hidden_inputs(X, before_norm=True)[0].detach().double().numpy()
+    np.testing.assert_allclose(landscape.layer_input_percentiles(net, X, layer=0, q=[85], before_norm=True),
+                               np.percentile(a, [85], axis=0), rtol=1e-6)
     running = net.norms[1].running_mean.clone()
     got_train = landscape.layer_input_percentiles(net, X, layer=1, q=[50], train_mode=True)
     torch.testing.assert_close(net.norms[1].running_mean, running, rtol=0, atol=0)  # worked on a copy

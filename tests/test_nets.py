@@ -75,8 +75,11 @@ def test_hidden_inputs_are_the_inputs_of_each_activation():
     # after batch norm in training mode each unit has batch mean 0 and variance ~1 (gamma=1, beta=0)
     torch.testing.assert_close(z[1].mean(0), torch.zeros(5), atol=1e-5, rtol=0)
     torch.testing.assert_close(z[1].var(0, unbiased=False), torch.ones(5), atol=1e-3, rtol=0)
-    torch.testing.assert_close(torch.relu(z[0]) @ net.linears[1].weight.T + net.linears[1].bias,
-                               net.linears[1](torch.relu(z[0])))
+    a = net.hidden_inputs(x, before_norm=True)
+    torch.testing.assert_close(a[1], torch.relu(z[0]) @ net.linears[1].weight.T + net.linears[1].bias)
+    torch.testing.assert_close(a[0], x @ net.linears[0].weight.T + net.linears[0].bias)
+    plain = nets.MLP(3, hidden=(5,), out_dim=2)
+    torch.testing.assert_close(plain.hidden_inputs(x)[0], plain.hidden_inputs(x, before_norm=True)[0])
 
 
 def test_count_parameters_matches_formula():
