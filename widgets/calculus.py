@@ -33,7 +33,7 @@ from lecture_utils.surfaces import Surface
 from .base import Widget, callback, color, float_slider, log_slider
 
 __all__ = ["SecantWidget", "DirectionalDerivativeWidget", "plot_partial_slices", "plot_tangent_plane",
-           "plot_gradient_field", "draw_graph", "graph_layout"]
+           "plot_gradient_field", "draw_graph", "graph_layout", "new_figure", "show_png"]
 
 
 def _surface(surface, dim: int) -> Surface:
@@ -45,12 +45,31 @@ def _surface(surface, dim: int) -> Surface:
     return s
 
 
-def _new_figure(figsize):
+def new_figure(figsize=(8.0, 4.0), *, layout: str | None = "constrained") -> Figure:
+    """A matplotlib Figure outside pyplot: whatever the backend (ipympl included) it never shows itself.
+
+    Pair it with :func:`show_png` for the static figures next to a widget (they survive PDF and website export).
+    Example: ``fig = new_figure((6, 3)); ax = fig.subplots(); ax.plot([0, 1]); show_png(fig)``
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = Figure(figsize=figsize, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+_new_figure = new_figure
+
+
+def show_png(fig, dpi: float = 100):
+    """Display ``fig`` as a PNG image in the notebook (a static picture, not a live canvas)."""
+    import io
+
+    from IPython.display import Image, display
+
+    with io.BytesIO() as buf:
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+        display(Image(data=buf.getvalue()))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -88,7 +107,8 @@ class SecantWidget(Widget):
         pad = 0.08 * (ys.max() - ys.min())
         self.ax.plot(xs, ys, color="0.25", lw=1.8, label=f"f(x) = {self.surface.formula}")
         self.tangent_line = self.animate(*self.ax.plot([], [], color=color(2), lw=2.0, label="tangent, slope f'(x)"))
-        self.secant_line = self.animate(*self.ax.plot([], [], color=color(1), lw=1.8, ls="--", label="secant"))
+        self.secant_line = self.animate(*self.ax.plot([], [], color=color(1), lw=1.8, ls="--", label="secant",
+                                                    zorder=4))
         self.points = self.animate(*self.ax.plot([], [], "o", color=color(1), ms=7, mec="white", zorder=5))
         self.anchor = self.animate(*self.ax.plot([], [], "o", color=color(2), ms=8, mec="white", zorder=6))
         self.ax.set_xlim(lo, hi)
@@ -152,7 +172,7 @@ class SecantWidget(Widget):
         self.slope = (fb - fa) / (b - a)
         self.slope_error = abs(self.slope - self.exact)
         lo, hi = self.surface.bounds[0]
-        ext = max(1.0, 1.5 * (b - a))
+        ext = max(0.25 * (hi - lo), 1.5 * (b - a))   # at least as long as the tangent, so both stay visible
         t = np.array([max(lo, a - ext), min(hi, b + ext)])
         self.secant_line.set_data(t, fa + self.slope * (t - a))
         self.points.set_data([a, b], [fa, fb])
