@@ -16,3 +16,11 @@ from .setup import choose_backend, environment_report, notebook_setup
 
 __all__ = ["Widget", "callback", "color", "colors", "log_slider", "play_controls", "presenter_mode",
            "is_presenter", "notebook_setup", "environment_report", "choose_backend"]
+
+from .explorer1d import Explorer1D  # noqa: E402
+
+__all__ += ["Explorer1D"]
+
+from .explorer2d import Explorer2D  # noqa: E402
+
+__all__ += ["Explorer2D"]

@@ -470,6 +470,9 @@ class Widget:
             for line in self.fig.findobj(Line2D):
                 if line.axes is None:  # legend handles
                     line.set_linewidth(line.get_linewidth() * lratio)
+                    c = line.get_color()
+                    if isinstance(c, str) and c.lower() in cmap:
+                        line.set_color(cmap[c.lower()])
         self._style_scale = target
         self._presenter = on
         self._restyle(on)
