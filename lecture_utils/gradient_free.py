@@ -154,20 +154,21 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
                        num_parents: int | None = None, sigma: float | None = None, bounds=None,
                        num_runs: int = 1, seed=None, keep_population=None,
                        target: float | None = None) -> Trajectory:
-    """A (mu/mu, lambda) evolution strategy with cumulative step-size adaptation (Hansen's CSA).
+    """A (mu/mu_w, lambda) evolution strategy with cumulative step-size adaptation (Hansen's CSA).
 
     Each generation draws ``lambda = pop_size`` offspring ``m + sigma z`` with ``z ~ N(0, I)`` around the mean
-    ``m``, keeps the ``mu = num_parents`` best, and moves ``m`` to their average. The step size ``sigma`` grows
-    when successive moves point the same way and shrinks when they cancel out: an evolution path
-    ``p <- (1 - c) p + sqrt(c (2 - c) mu) mean(z_best)`` is compared with the length a random walk would have,
-    ``sigma <- sigma exp((c / damp) (|p| / E|N(0, I)| - 1))``.
+    ``m``, keeps the ``mu = num_parents`` best, and moves ``m`` by ``sigma z_w``, a weighted average of their ``z``
+    (weights ``∝ ln(mu + 1/2) - ln(rank)``, so better offspring count more; ``mu_eff = 1 / sum w^2``). The step
+    size ``sigma`` grows when successive moves point the same way and shrinks when they cancel out: an evolution
+    path ``p <- (1 - c) p + sqrt(c (2 - c) mu_eff) z_w`` is compared with the length a random walk would have,
+    ``sigma <- sigma exp((c / damp) (|p| / E|N(0, I)| - 1))``, with ``c = (mu_eff + 2) / (d + mu_eff + 5)``.
 
     Args:
         surface: the objective (any dimension).
         x0: start mean ``(d,)`` or ``(B, d)`` (default: uniform in the box, one per run).
         num_iters: generations after the first; ``pop_size * (num_iters + 1)`` evaluations per run.
         pop_size: offspring per generation (default ``4 + floor(3 ln d)``, at least 6).
-        num_parents: how many offspring are averaged (default ``pop_size // 2``).
+        num_parents: how many of the best offspring are recombined (default ``pop_size // 2``).
         sigma: initial step size (default a quarter of the box's mean width).
         bounds, num_runs, seed, keep_population, target: as in :func:`random_search`.
     Returns:
@@ -193,8 +194,13 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
             raise ValueError(f"x0 must have shape ({d},) or (num_runs, {d}) = ({num_runs}, {d}), got {m.shape}")
         if not np.all(np.isfinite(m)):
             raise ValueError("x0 must be finite")
-    c_s = (mu + 2) / (d + mu + 5)
-    damp = 1 + 2 * max(0.0, math.sqrt((mu - 1) / (d + 1)) - 1) + c_s
+    # Recombination weights: better offspring count more (log-decreasing, as in CMA-ES); mu_eff is their
+    # "effective number of parents".
+    weights = math.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
+    weights /= weights.sum()
+    mu_eff = 1.0 / float((weights ** 2).sum())
+    c_s = (mu_eff + 2) / (d + mu_eff + 5)
+    damp = 1 + 2 * max(0.0, math.sqrt((mu_eff - 1) / (d + 1)) - 1) + c_s
     chi_n = math.sqrt(d) * (1 - 1 / (4 * d) + 1 / (21 * d * d))
     path = np.zeros((num_runs, d))
     sig = np.full(num_runs, sigma)
@@ -209,11 +215,11 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
         if rec.done():
             break
         best = np.argsort(v, axis=1, kind="stable")[:, :mu]
-        z_mean = np.take_along_axis(z, best[:, :, None], axis=1).mean(1)
-        m = m + sig[:, None] * z_mean
-        path = (1 - c_s) * path + math.sqrt(c_s * (2 - c_s) * mu) * z_mean
+        z_w = np.einsum("k,bkd->bd", weights, np.take_along_axis(z, best[:, :, None], axis=1))
+        m = m + sig[:, None] * z_w
+        path = (1 - c_s) * path + math.sqrt(c_s * (2 - c_s) * mu_eff) * z_w
         sig = sig * np.exp((c_s / damp) * (np.linalg.norm(path, axis=1) / chi_n - 1))
-    return rec.trajectory(f"evolution strategy ({mu}/{mu}, {lam})", sigma=np.stack(sigmas), mean=np.stack(means))
+    return rec.trajectory(f"evolution strategy ({mu}/{mu}w, {lam})", sigma=np.stack(sigmas), mean=np.stack(means))
 
 
 def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40, *, num_elite: int = 2,
@@ -365,17 +371,25 @@ def gradient_descent_evaluations(surface: Surface, opt: Optimizer, x0, target: f
     Returns a dict with ``steps`` (updates taken, -1 if the target was not reached within ``max_steps``),
     ``gradient_evals`` (``steps + 1`` evaluations of value and gradient, the start included) and
     ``finite_difference_evals`` (``(steps + 1) * (d + 1)``: what the same run costs in function evaluations if
-    each gradient is estimated by forward differences, one extra evaluation per coordinate).
+    each gradient is estimated by forward differences, one extra evaluation per coordinate) and ``trajectory``
+    (the run, long enough to reach the target; ``optim.run``'s noise-free steps make it deterministic).
 
     Example: ``gradient_descent_evaluations(s, optim.SGD(lr=0.1), x0, target=1e-3)["gradient_evals"]``
     """
     _check_surface(surface)
     target = check_real("target", target)
     max_steps = check_int("max_steps", max_steps, low=1)
-    traj = run(surface, opt, x0, num_steps=max_steps, tol=0.0)
-    hit = evaluations_to_target(traj, target)
-    if hit.shape != (1,):
-        raise ValueError("x0 must be a single start point (shape (d,))")
+    # Run 64 steps, then 128, 256, ... from scratch until the target is reached (at most twice the work of
+    # stopping exactly there, and the trajectory is the same as one long run's since nothing is random).
+    num_steps = min(64, max_steps)
+    while True:
+        traj = run(surface, opt, x0, num_steps=num_steps, tol=0.0)
+        hit = evaluations_to_target(traj, target)
+        if hit.shape != (1,):
+            raise ValueError("x0 must be a single start point (shape (d,))")
+        if hit[0] > 0 or num_steps == max_steps:
+            break
+        num_steps = min(2 * num_steps, max_steps)
     n = int(hit[0])
     steps = n - 1 if n > 0 else -1
     d = surface.dim

@@ -115,6 +115,11 @@ def test_evaluations_to_target_of_a_gradient_trajectory():
     out = gf.gradient_descent_evaluations(s, optim.SGD(lr=0.2), [2.0, 2.0], 1e-3)
     assert out["gradient_evals"] == need[0] and out["steps"] == need[0] - 1
     assert out["finite_difference_evals"] == need[0] * 3
+    # a slow run (hundreds of steps) gives the same count as one long trajectory
+    slow = gf.gradient_descent_evaluations(s, optim.SGD(lr=0.01), [2.0, 2.0], 1e-3)
+    long = optim.run(s, optim.SGD(lr=0.01), [2.0, 2.0], num_steps=3000, tol=0.0)
+    assert slow["steps"] > 128
+    assert slow["gradient_evals"] == np.argmax(long.values[:, 0] <= 1e-3) + 1
     never = gf.gradient_descent_evaluations(s, optim.SGD(lr=1e-6), [2.0, 2.0], 1e-3, max_steps=10)
     assert never["steps"] == -1 and never["gradient_evals"] == -1
 
