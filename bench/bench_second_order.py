@@ -16,7 +16,7 @@ import numpy as np
 import scipy.optimize
 
 from lecture_utils import newton, surfaces
-from lecture_utils.methods import run_method
+from lecture_utils.methods import rosenbrock_nd, run_method
 
 CASES = [("rosenbrock", (-1.2, 1.0)), ("rosenbrock", (2.0, -0.5)), ("beale", (1.0, 1.0)), ("beale", (2.0, 2.0)),
          ("himmelblau", (1.0, 1.0)), ("himmelblau", (-4.0, 4.0)), ("six_hump_camel", (1.5, 0.5)),
@@ -28,9 +28,7 @@ def make_surface(name):
     if name == "quadratic_k100":
         return surfaces.get("quadratic", kappa=100, angle=0.4)
     if name == "rosenbrock_4d":
-        return surfaces.from_function(
-            lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(3)),
-            dim=4, bounds=[(-2, 2)] * 4, name="rosenbrock_4d")
+        return rosenbrock_nd(4)
     return surfaces.get(name)
 
 

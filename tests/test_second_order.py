@@ -12,7 +12,7 @@ import scipy.sparse.linalg
 import torch
 
 from lecture_utils import cg, linesearch, newton, quasi_newton, surfaces
-from lecture_utils.methods import run_method
+from lecture_utils.methods import rosenbrock_nd, run_method
 
 
 def random_spd(n, kappa, rng):
@@ -473,8 +473,7 @@ def test_divergence_is_recorded_without_warnings():
 # Same minimizers as scipy.optimize.minimize; iteration counts side by side (run with -s to see them)
 # ---------------------------------------------------------------------------------------------------------
 def _rosenbrock_4d():
-    return surfaces.from_function(lambda x: sum(100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(3)),
-                                  dim=4, bounds=[(-2, 2)] * 4, name="rosenbrock_4d")
+    return rosenbrock_nd(4)
 
 
 SCIPY_CASES = [

@@ -94,3 +94,23 @@ def test_higher_dimensional_surfaces_work_and_skip_dense_matrices_when_large():
         assert tr.converged_at[0] > 0
     tr = quasi_newton.bfgs(s, np.zeros(d), 60, inv_hessians=True)
     assert tr.extras["inv_hessians"].shape == (61, 1, d, d)
+
+
+def test_rosenbrock_nd_matches_autograd_and_the_2d_surface():
+    import torch
+
+    from lecture_utils.methods import rosenbrock_nd
+
+    s = rosenbrock_nd(6)
+    X = np.random.default_rng(0).uniform(-2, 2, size=(4, 6))
+
+    def f(p):
+        return (100 * (p[1:] - p[:-1] ** 2) ** 2 + (1 - p[:-1]) ** 2).sum()
+
+    for x, g, H in zip(X, s.grad(X), s.hessian(X)):
+        t = torch.tensor(x)
+        assert np.allclose(g, torch.autograd.functional.jacobian(f, t).numpy(), rtol=1e-12, atol=1e-9)
+        assert np.allclose(H, torch.autograd.functional.hessian(f, t).numpy(), rtol=1e-12, atol=1e-9)
+    r2 = rosenbrock_nd(2)
+    assert np.allclose(r2.value(X[:, :2]), ROSEN.value(X[:, :2]))
+    assert np.allclose(s.minima, np.ones((1, 6))) and s.value(np.ones(6)) == 0.0
