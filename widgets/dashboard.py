@@ -34,7 +34,29 @@ from lecture_utils._validate import check_int
 
 from .base import Widget, callback, color, int_slider
 
-__all__ = ["TrainingDashboard"]
+__all__ = ["TrainingDashboard", "plain_log_ticks"]
+
+
+def plain_log_ticks(axis):
+    """Label a log-scale axis with plain numbers (``0.2``, ``1``, ``5``) instead of ``2 x 10^-1``.
+
+    Minor ticks are labelled at 2 and 5 times a power of ten, so an axis spanning less than a decade still has
+    labels. Returns the axis. Example: ``plain_log_ticks(ax.yaxis)``
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    def major(v, _pos):
+        return f"{v:g}"
+
+    def minor(v, _pos):
+        if v <= 0:
+            return ""
+        mantissa = v / 10 ** np.floor(np.log10(v) + 1e-9)
+        return f"{v:g}" if round(mantissa) in (2, 5) and abs(mantissa - round(mantissa)) < 1e-6 else ""
+
+    axis.set_major_formatter(FuncFormatter(major))
+    axis.set_minor_formatter(FuncFormatter(minor))
+    return axis
 
 
 class TrainingDashboard(Widget):
@@ -94,6 +116,7 @@ class TrainingDashboard(Widget):
         y = data.y_train if hasattr(data, "y_train") else data[1]
         classification = y.dim() == 1 and not y.is_floating_point()
         self.ax_loss.set_yscale("log")
+        plain_log_ticks(self.ax_loss.yaxis)
         self.ax_loss.set_xlabel("epoch")
         self.ax_loss.set_ylabel(f"{'cross-entropy' if classification else 'mean squared error'} (log scale)")
         self.ax_loss.set_title("loss: train (solid), test (dashed)")
