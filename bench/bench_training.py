@@ -10,9 +10,9 @@ process, interleaved (each repeat runs all three):
 - ``index loop``: a hand-written loop that slices the tensors with one ``torch.randperm`` per epoch;
 - ``train.fit``: our generator (the same idea plus metrics, no test set so no evaluation inside the timing).
 
-Each is timed ``--repeats`` times after one warm-up epoch; the best time counts. Then time to 95% test accuracy: ``train.fit`` and the
-DataLoader loop train the same net from the same initialization with Adam, evaluating on the 450 test images every
-5 steps (evaluation included in the time), until the test accuracy reaches 0.95.
+Each is timed ``--repeats`` times after one warm-up epoch; the best time counts. Then time to 95% test accuracy:
+``train.fit`` and the DataLoader loop train the same net from the same initialization with Adam, evaluating on
+the 450 test images every 5 steps (evaluation included in the time), until the test accuracy reaches 0.95.
 """
 from __future__ import annotations
 

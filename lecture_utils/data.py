@@ -344,7 +344,8 @@ def blobs(n: int = 600, num_classes: int = 3, dim: int = 2, std: float = 1.0, se
         device: torch device (``None`` = ``get_device()``) or ``"numpy"``.
     Returns:
         Dataset (``X`` ``(n, dim)`` float32, ``y`` ``(n,)`` int64, with ``difficulty_train`` ``(n_train,)``,
-        ``difficulty_test`` and ``info["means"]`` ``(num_classes, dim)`` always filled), or ``(Dataset, difficulty_train)`` if ``return_difficulty``.
+        ``difficulty_test`` and ``info["means"]`` ``(num_classes, dim)`` always filled), or
+        ``(Dataset, difficulty_train)`` if ``return_difficulty``.
     Example: ``ds, difficulty = data.blobs(n=600, std=1.5, return_difficulty=True); easy_first = difficulty.argsort()``
     """
     n, test_size, _ = _common(n, test_size, 0.0)

@@ -33,7 +33,8 @@ def init_weights(net: nn.Module, init: str = "kaiming") -> nn.Module:
     """Re-initialize every Linear and Conv2d weight of ``net`` in place; returns ``net``.
 
     ``"torch"`` leaves PyTorch's default; ``"kaiming"`` draws ``N(0, 2 / fan_in)`` (He et al. 2015, for ReLU);
-    ``"xavier"`` draws Glorot-uniform weights. Biases become 0 for the last two. Example: ``init_weights(net, "kaiming")``
+    ``"xavier"`` draws Glorot-uniform weights. Biases become 0 for the last two.
+    Example: ``init_weights(net, "kaiming")``
     """
     check_choice("init", init, INITS)
     if init == "torch":

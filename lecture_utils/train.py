@@ -248,7 +248,8 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     if drop_last not in (True, False, "auto"):
         raise ValueError(f"drop_last must be True, False or 'auto'; got {drop_last!r}")
     if order is not None and order != "sequential" and not callable(order):
-        raise ValueError(f"order must be None, 'sequential' or a callable (epoch, n, generator) -> indices; got {order!r}")
+        raise ValueError("order must be None, 'sequential' or a callable (epoch, n, generator) -> indices; "
+                         f"got {order!r}")
     X, y, X_test, y_test = _unpack(data)
     if len(X) != len(y):
         raise ValueError(f"X_train and y_train differ in length: {len(X)} vs {len(y)}")
@@ -262,7 +263,10 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     net.to(device)
     p0 = next(net.parameters(), None)
     dtype = p0.dtype if p0 is not None and p0.is_floating_point() else torch.float32
-    cast = lambda t: None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)  # noqa: E731
+
+    def cast(t):
+        return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+
     X, y, X_test, y_test = cast(X), cast(y), cast(X_test), cast(y_test)
     classification = _is_classification(y)
 
@@ -289,8 +293,9 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     t_start = time.perf_counter()
     train_time = 0.0
     step, examples = 0, 0
-    acc_loss = torch.zeros((), device=device, dtype=torch.float64)
-    acc_correct = torch.zeros((), device=device, dtype=torch.float64)
+    acc_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    acc_loss = torch.zeros((), device=device, dtype=acc_dtype)
+    acc_correct = torch.zeros((), device=device, dtype=acc_dtype)
     acc_batches, acc_examples = 0, 0
     epoch_float = 0.0
     steps_per_epoch = sum(not _skip_batch(min(batch_size, n - s), s, batch_size, drop_last)
@@ -303,7 +308,8 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
         bar = tqdm(total=total_steps, desc="training", unit="step", leave=False, mininterval=0.25)
 
     def record(train_loss, train_acc, diverged=False):
-        ev = evaluate(net, X_test, y_test) if X_test is not None and len(X_test) else {"loss": math.nan, "acc": math.nan}
+        has_test = X_test is not None and len(X_test) > 0
+        ev = evaluate(net, X_test, y_test) if has_test else {"loss": math.nan, "acc": math.nan}
         rec = {"step": step, "epoch": epoch_float, "examples": examples, "train_loss": train_loss,
                "train_acc": train_acc, "test_loss": ev["loss"], "test_acc": ev["acc"],
                "lr": float(optimizer.param_groups[0]["lr"]), "seconds": time.perf_counter() - t_start,
