@@ -540,11 +540,11 @@ def graph_layout(g: autodiff.Graph, sweeps: int = 8) -> dict:
 _OP_NAMES = {"*": "\u00d7", "neg": "negate"}
 
 
-def _num(v: float) -> str:
-    return f"{v + 0.0:.4g}"  # + 0.0 shows -0.0 as 0
+def _num(v: float, digits: int = 4) -> str:
+    return f"{v + 0.0:.{digits}g}"  # + 0.0 shows -0.0 as 0
 
 
-def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize: float = 8.0):
+def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize: float = 8.0, digits: int = 4):
     """Draw the computational graph of an autodiff :class:`~lecture_utils.autodiff.Value` (lecture 02).
 
     Each node is a box with its name and operation, its value and, after ``backward()``, its gradient
@@ -555,6 +555,8 @@ def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize:
         root: a ``Value`` (its graph is taken) or an :class:`lecture_utils.autodiff.Graph`.
         ax: axes to draw on (default: a new figure sized to the graph).
         show_grad: add the gradient line to each box.
+        figsize: default about 1.3 inches per column and 0.7 per row; fontsize: box text size;
+        digits: significant digits of values and gradients.
     Returns:
         the axes; ``ax.graph`` is the :class:`~lecture_utils.autodiff.Graph` drawn, ``ax.node_texts`` maps
         node id to the text in its box and ``ax.positions`` node id to its ``(column, row)``.
@@ -567,7 +569,7 @@ def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize:
     cols = sorted({c for c, _ in pos.values()})
     height = max(sum(1 for c, _ in pos.values() if c == col) for col in cols)
     if ax is None:
-        size = figsize or (max(6.0, 1.45 * len(cols)), max(2.2, 0.7 * height + 0.6))
+        size = figsize or (max(6.0, 1.3 * len(cols)), max(2.2, 0.7 * height + 0.6))
         ax = _new_figure(size).add_subplot(1, 1, 1)
     texts, artists = {}, {}
     for n in g.nodes:
@@ -576,9 +578,9 @@ def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize:
         else:
             op = _OP_NAMES.get(n["op"], n["op"])
             head = f"{n['label']} = {op}" if n["label"] else op
-        lines = [head, f"value {_num(n['data'])}"]
+        lines = [head, f"value {_num(n['data'], digits)}"]
         if show_grad:
-            lines.append(f"grad  {_num(n['grad'])}")
+            lines.append(f"grad  {_num(n['grad'], digits)}")
         texts[n["id"]] = "\n".join(lines)
     for n in g.nodes:
         x, y = pos[n["id"]]
