@@ -138,3 +138,17 @@ def test_bad_arguments_are_rejected(ds, kwargs, exc):
     args.update(kwargs)
     with pytest.raises(exc):
         TrainingDashboard(**args)
+
+
+def test_live_canvas_waits_for_its_front_end(ds):
+    """ipympl's front end is not ready while the displaying cell still runs: no draw then, a full one after."""
+    dash = TrainingDashboard(configs(), ds, epochs=1, live=False)
+    draws = []
+    dash.fig.canvas.mpl_connect("draw_event", lambda event: draws.append(1))
+    dash.live, dash._displayed = True, True          # what show() under the ipympl backend leaves behind
+    dash.fig.canvas.syncing_data_url = True          # ipympl: the front end has not sent 'initialized' yet
+    dash.run()
+    assert not draws and dash._stale and len(dash.history["plain"]) == 2
+    dash.fig.canvas.syncing_data_url = False         # the front end is ready
+    dash.redraw(full=True)
+    assert draws and not dash._stale
