@@ -24,3 +24,11 @@ __all__ += ["Explorer1D"]
 from .explorer2d import Explorer2D  # noqa: E402
 
 __all__ += ["Explorer2D"]
+
+from .basins import BasinMap, PhaseDiagram, classify_endpoints  # noqa: E402
+
+__all__ += ["BasinMap", "PhaseDiagram", "classify_endpoints"]
+
+from .race import OptimizerRace  # noqa: E402
+
+__all__ += ["OptimizerRace"]

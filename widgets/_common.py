@@ -320,11 +320,27 @@ class TrajectoryWidget(Widget):
         return {"clip_norm": self.clip_norm}
 
     def recompute(self):
-        """Run every optimizer from the current start point (called on a hyperparameter change)."""
+        """Run every optimizer from the current start point (called on a hyperparameter change).
+
+        A run is reused while its own inputs (surface, optimizer, start, steps, clipping) are unchanged, so
+        moving one optimizer's slider reruns only that optimizer.
+        """
         x0 = self._start_point()
         kw = self._run_kwargs()
-        self.trajs = [optim.run(self._run_surface, self.optimizer(i), x0, self.num_steps, tol=self.tol, **kw)
-                      for i in range(len(self.specs))]
+        cache = getattr(self, "_run_cache", None) or {}
+        trajs, new_cache = [], {}
+        for i in range(len(self.specs)):
+            opt = self.optimizer(i)
+            key = (id(self._run_surface), repr(opt), tuple(np.ravel(x0)), self.num_steps, self.tol,
+                   tuple(sorted(kw.items())))
+            traj = cache.get(i, (None, None))[1] if cache.get(i, (None,))[0] == key else None
+            if traj is None:
+                traj = optim.run(self._run_surface, opt, x0, self.num_steps, tol=self.tol, **kw)
+            trajs.append(traj)
+            new_cache[i] = (key, traj)
+        # The surface object is held by the widget, so its id stays unique while the cache refers to it.
+        self._run_cache = new_cache
+        self.trajs = trajs
         return self.trajs
 
     def _refresh(self, full: bool = False):
@@ -390,3 +406,27 @@ class TrajectoryWidget(Widget):
 
     def _extra_rows(self) -> list:
         return []
+
+    # ---- legend ------------------------------------------------------------------------------------------
+    def _make_legend(self, ax):
+        """The optimizers' legend. Text is the slowest thing to draw, so a legend of distinct names
+        (SGD, momentum, Adam) stays in the cached background; only when two optimizers share a name
+        does the legend carry their learning rates, and then it changes with them."""
+        titles = [s.title for s in self.specs]
+        self._legend_dynamic = len(set(titles)) < len(titles)
+        legend = ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+        self._update_legend(legend)
+        return legend
+
+    def _update_legend(self, legend=None) -> bool:
+        """Put the current learning rates in a legend of same-named optimizers; True if a label changed."""
+        legend = legend if legend is not None else self.legend
+        if not self._legend_dynamic:
+            return False
+        changed = False
+        for i, text in enumerate(legend.get_texts()):
+            label = self.optimizer(i).label
+            if text.get_text() != label:
+                text.set_text(label)
+                changed = True
+        return changed

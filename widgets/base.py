@@ -27,6 +27,7 @@ import ipywidgets
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 __all__ = ["Widget", "callback", "log_slider", "float_slider", "int_slider", "play_controls", "color", "colors",
            "PALETTE", "PRESENTER_PALETTE", "ipympl_active", "STATUS_CLASS"]
@@ -156,6 +157,25 @@ def callback(fn):
     return wrapper
 
 
+class _OnDemandLayout(ConstrainedLayoutEngine):
+    """Constrained layout that runs only when its widget asks (``relayout``), not on every draw.
+
+    Laying out measures every tick label: it is the most expensive part of a draw, and the layout only
+    changes with titles, fonts or the view.
+    """
+
+    def __init__(self, widget):
+        super().__init__(h_pad=0.05, w_pad=0.05)
+        self._widget = weakref.ref(widget)
+
+    def execute(self, fig):
+        w = self._widget()
+        if w is None or w._needs_layout:
+            super().execute(fig)
+            if w is not None:
+                w._needs_layout = False
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The base class
 # ---------------------------------------------------------------------------------------------------------
@@ -187,6 +207,7 @@ class Widget:
             raise TypeError(f"live must be None, True or False, got {live!r}")
         self.live = ipympl_active() if live is None else (bool(live) and ipympl_active())
         self.fig = self._new_figure((w_in, h_in))
+        self.fig.set_layout_engine(_OnDemandLayout(self))
         self.controls: dict[str, ipywidgets.Widget] = {}
         self.output = ipywidgets.Output(layout=ipywidgets.Layout(max_height="160px", overflow="auto"))
         self.status = ipywidgets.HTML(value="")
@@ -202,6 +223,7 @@ class Widget:
         self._stale = True
         self._hold = 0
         self._pending_full = False
+        self._needs_layout = True
         self._layout = None
         self._image = None
         self._style_scale = PRESENTER_FONT_SCALE if _STATE["presenter"] else 1.0
@@ -220,7 +242,7 @@ class Widget:
             import matplotlib.pyplot as plt
 
             with plt.ioff():
-                fig = plt.figure(figsize=size, layout="constrained")
+                fig = plt.figure(figsize=size)
             canvas = fig.canvas
             for attr, val in (("header_visible", False), ("footer_visible", False), ("resizable", False),
                               ("toolbar_position", "left")):
@@ -232,7 +254,7 @@ class Widget:
         # Static images: a figure outside pyplot, so no backend ever shows it a second time.
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)
         FigureCanvasAgg(fig)
         return fig
 
@@ -281,10 +303,21 @@ class Widget:
             return
         self._render(self._pending_full)
         if not self.live:
-            self._image.value = self._encode_buffer()
+            self._publish_static()
+
+    def relayout(self):
+        """Lay the figure out again (constrained layout) at the next full draw: after a title, font or view change.
+
+        The layout is computed on demand rather than on every draw: it measures every tick label and is
+        the most expensive part of a draw.
+        """
+        self._needs_layout = True
+        self._pending_full = True
 
     def _render(self, full: bool):
         canvas = self.fig.canvas
+        if self._needs_layout:
+            full = True
         if full or self._background is None:
             canvas.draw()  # draw_event caches the background and draws the animated artists
         else:
@@ -293,6 +326,10 @@ class Widget:
             canvas.blit(self.fig.bbox)
         self._stale = False
         self._pending_full = False
+
+    def _publish_static(self):
+        """Static-image mode: send the freshly drawn frame to the ``ipywidgets.Image``."""
+        self._image.value = self._encode_buffer()
 
     def _encode_buffer(self, compress_level: int = 1) -> bytes:
         """The Agg buffer as PNG bytes (RGB; fast compression: the image travels to a local browser)."""
@@ -381,6 +418,10 @@ class Widget:
         """The controls laid out in rows; subclasses may override to group them."""
         return ipywidgets.HBox(list(self.controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
 
+    def _extra_widgets(self) -> list:
+        """Widgets shown under the status line (a results table, say); none by default."""
+        return []
+
     @property
     def canvas_widget(self) -> ipywidgets.Widget:
         """ipympl's Canvas widget when live, else the PNG ``ipywidgets.Image`` fallback."""
@@ -390,7 +431,7 @@ class Widget:
     def layout(self) -> ipywidgets.VBox:
         """The whole widget: controls, canvas, status line, error output (and the static-image notice)."""
         if self._layout is None:
-            children = [self._controls_box(), self.canvas_widget, self.status, self.output]
+            children = [self._controls_box(), self.canvas_widget, self.status, *self._extra_widgets(), self.output]
             if not self.live:
                 children.append(self.notice)
             self._layout = ipywidgets.VBox(children)
@@ -476,6 +517,7 @@ class Widget:
         self._style_scale = target
         self._presenter = on
         self._restyle(on)
+        self.relayout()
         if self._status_lines:
             self.set_status(*self._status_lines, colors_=self._status_colors)
         self.redraw(full=True)

@@ -154,8 +154,7 @@ class Explorer1D(TrajectoryWidget):
         self.ax_value.set_ylabel("f(x) at the step")
         self.ax_value.set_title("value against step")
         self.ax_value.grid(True, alpha=0.3)
-        # Animated legend: its labels carry the learning rates, and change without a full redraw.
-        self.legend = self.animate(self.ax_value.legend(loc="best", fontsize="small", framealpha=0.9))
+        self.legend = self._make_legend(self.ax_value)
 
     def _set_surface(self, s, x0=None):
         """Use surface ``s`` (drawn once here); ``x0=None`` takes the surface's default start."""
@@ -169,6 +168,7 @@ class Explorer1D(TrajectoryWidget):
             lo, hi = min(lo, x0 - 0.05 * span), max(hi, x0 + 0.05 * span)
         self.box = (lo, hi)
         self._draw_curve(lo, hi)
+        self.relayout()
         verb = "gradient ascent on" if self.maximize else "descent on"
         self.ax.set_title(f"{verb} {surface_title(s)}")
         slider = self.controls["x0"]
@@ -202,9 +202,8 @@ class Explorer1D(TrajectoryWidget):
         self.ax_value.set_xlim(0, max(self.num_steps, 1))
         self.ax_value.set_ylim(*nice_limits(lo, hi, self.ax_value.get_ylim() if self._limits_set else None))
         self._limits_set = True
-        for text, i in zip(self.legend.get_texts(), range(len(self.specs))):
-            text.set_text(self.optimizer(i).label)
-        return widened or old != (self.ax_value.get_xlim(), self.ax_value.get_ylim())
+        legend_changed = self._update_legend()
+        return widened or legend_changed or old != (self.ax_value.get_xlim(), self.ax_value.get_ylim())
 
     def _fit_view(self) -> bool:
         """Widen the x range to show where the runs went (up to two box widths beyond the box)."""

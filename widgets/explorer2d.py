@@ -23,7 +23,7 @@ from ._common import (TrajectoryWidget, as_surface, nice_limits, parse_optimizer
                       reference_value, suffix, surface_names, surface_title)
 from .base import callback, color, float_slider, log_slider
 
-__all__ = ["Explorer2D", "DEFAULTS_2D"]
+__all__ = ["Explorer2D", "DEFAULTS_2D", "default_settings"]
 
 #: First-impression settings per registered 2D surface: start point, number of steps and a learning rate
 #: per optimizer kind (chosen so each optimizer moves visibly and none diverges from that start).
@@ -68,6 +68,36 @@ def _hessian_scale(s: surfaces.Surface, X, Y) -> float:
     if not ok.any():
         return 1.0
     return float(np.abs(np.linalg.eigvalsh(H[ok])).max()) or 1.0
+
+
+def default_settings(s: surfaces.Surface, specs):
+    """First-impression ``(x0, num_steps, [lr per optimizer])`` on ``s``: the table, else from the Hessian scale.
+
+    Example: ``default_settings(surfaces.get("rosenbrock"), parse_optimizers(["sgd", "adam"]))``
+    """
+    registered = s.name in DEFAULTS_2D and (s.name != "quadratic" or "kappa" in s.params)  # not from_quadratic
+    if registered:
+        x0, steps, table = DEFAULTS_2D[s.name]
+        if s.name == "quadratic":  # the bowl's steepness depends on kappa: 1 / kappa is always safe
+            kappa = float(s.params.get("kappa", 10.0))
+            base = 1.0 / kappa
+            table = dict(table, sgd=base, momentum=0.3 * base, nesterov=0.3 * base)
+        return np.array(x0, dtype=float), steps, [table.get(_spec_kind(sp), 0.01) for sp in specs]
+    (xlo, xhi), (ylo, yhi) = s.bounds
+    X, Y = np.meshgrid(np.linspace(xlo, xhi, 41), np.linspace(ylo, yhi, 41))
+    L = _hessian_scale(s, X, Y)
+    x0 = np.array([xlo + 0.2 * (xhi - xlo), ylo + 0.75 * (yhi - ylo)])
+    span = max(xhi - xlo, yhi - ylo)
+    lrs = []
+    for sp in specs:
+        kind = _spec_kind(sp)
+        if kind in ("sgd",):
+            lrs.append(0.9 / L)
+        elif kind in ("momentum", "nesterov"):
+            lrs.append(0.3 / L)
+        else:  # adaptive methods move about lr per step per coordinate
+            lrs.append(span / 150 if kind != "adagrad" else span / 10)
+    return x0, 200, [min(max(v, 1.1e-5), 9.0) for v in lrs]
 
 
 class Explorer2D(TrajectoryWidget):
@@ -196,30 +226,8 @@ class Explorer2D(TrajectoryWidget):
         return 0
 
     def _defaults(self, s, specs=None):
-        """(x0, num_steps, [lr per optimizer]) for surface ``s``: the table, or from the Hessian scale."""
-        specs = specs if specs is not None else self.specs
-        if s.name in DEFAULTS_2D and not s.name.startswith("-"):
-            x0, steps, table = DEFAULTS_2D[s.name]
-            if s.name == "quadratic":  # the bowl's steepness depends on kappa: 1 / kappa is always safe
-                kappa = float(s.params.get("kappa", 10.0))
-                base = 1.0 / kappa
-                table = dict(table, sgd=base, momentum=0.3 * base, nesterov=0.3 * base)
-            return np.array(x0, dtype=float), steps, [table.get(_spec_kind(sp), 0.01) for sp in specs]
-        (xlo, xhi), (ylo, yhi) = s.bounds
-        X, Y = np.meshgrid(np.linspace(xlo, xhi, 41), np.linspace(ylo, yhi, 41))
-        L = _hessian_scale(s, X, Y)
-        x0 = np.array([xlo + 0.2 * (xhi - xlo), ylo + 0.75 * (yhi - ylo)])
-        span = max(xhi - xlo, yhi - ylo)
-        lrs = []
-        for sp in specs:
-            kind = _spec_kind(sp)
-            if kind in ("sgd",):
-                lrs.append(0.9 / L)
-            elif kind in ("momentum", "nesterov"):
-                lrs.append(0.3 / L)
-            else:  # adaptive methods move about lr per step per coordinate
-                lrs.append(span / 150 if kind != "adagrad" else span / 10)
-        return x0, 200, [min(max(v, 1.1e-5), 9.0) for v in lrs]
+        """(x0, num_steps, [lr per optimizer]) for surface ``s`` (see :func:`default_settings`)."""
+        return default_settings(s, specs if specs is not None else self.specs)
 
     def _build_axes(self):
         self._gs = self.fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0])
@@ -248,7 +256,7 @@ class Explorer2D(TrajectoryWidget):
         self.ax_value.set_xlabel("step")
         self.ax_value.set_title("value against step")
         self.ax_value.grid(True, which="major", alpha=0.3)
-        self.legend = self.animate(self.ax_value.legend(loc="best", fontsize="small", framealpha=0.9))
+        self.legend = self._make_legend(self.ax_value)
 
     def _set_surface(self, s, x0=None):
         """Use surface ``s``: the contour is computed and drawn here, once per surface."""
@@ -288,6 +296,7 @@ class Explorer2D(TrajectoryWidget):
         self.ax.set_xlim(xlo, xhi)
         self.ax.set_ylim(ylo, yhi)
         self.ax.set_title(surface_title(s))
+        self.relayout()
         pts_known = self._known_points(s)
         self.critical_markers.set_data(pts_known[:, 0], pts_known[:, 1]) if len(pts_known) else \
             self.critical_markers.set_data([], [])
@@ -365,11 +374,10 @@ class Explorer2D(TrajectoryWidget):
             new = nice_limits(lo, hi, cur)
         self.ax_value.set_ylim(*new)
         self._limits_set = True
-        for text, i in zip(self.legend.get_texts(), range(len(self.specs))):
-            text.set_text(self.optimizer(i).label)
+        legend_changed = self._update_legend()
         if self.ax3d is not None:
             self._draw_runs3d()
-        return old != (self.ax_value.get_xlim(), self.ax_value.get_ylim())
+        return legend_changed or old != (self.ax_value.get_xlim(), self.ax_value.get_ylim())
 
     def _draw_step(self, k: int):
         for i, traj in enumerate(self.trajs):
@@ -456,6 +464,7 @@ class Explorer2D(TrajectoryWidget):
         if self.ax3d is not None:
             self.ax3d.set_visible(bool(change["new"]))
         self.ax.set_visible(not change["new"])
+        self.relayout()
         self.redraw(full=True)
 
     @callback
