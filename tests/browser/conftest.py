@@ -88,30 +88,47 @@ def browser_context(browser):
     context.close()
 
 
+class _Opener:
+    """Opens notebooks in new pages of the shared browser context; ``close()`` closes them and the kernels."""
+
+    def __init__(self, server, context):
+        self.server, self.context, self.opened = server, context, []
+
+    def __call__(self, path, viewport=(1400, 1000)) -> LabPage:
+        page = self.context.new_page()
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+        lab = LabPage(self.server, page, path)
+        self.opened.append(lab)
+        lab.open()
+        return lab
+
+    def close(self, screenshot=None):
+        for lab in self.opened:
+            if screenshot is not None:
+                try:
+                    lab.page.screenshot(path=str(screenshot))
+                except Exception as exc:  # a screenshot is a bonus; the failure is already reported
+                    warnings.warn(f"no failure screenshot: {exc}")
+            lab.page.close()
+        self.server.shutdown_kernels(paths={lab.path for lab in self.opened})
+
+
 @pytest.fixture
 def open_notebook(request, lab_server, browser_context, artifacts):
     """open_notebook(path, viewport=(w, h)) -> LabPage with the notebook open and its kernel idle.
 
     On teardown: a screenshot if the test failed, the page closed, every kernel shut down.
     """
-    opened = []
-
-    def _open(path, viewport=(1400, 1000)):
-        page = browser_context.new_page()
-        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
-        lab = LabPage(lab_server, page, path)
-        opened.append(lab)
-        lab.open()
-        return lab
-
-    yield _open
+    opener = _Opener(lab_server, browser_context)
+    yield opener
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    for lab in opened:
-        if failed:
-            name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
-            try:
-                lab.page.screenshot(path=str(artifacts / f"FAILED_{name}.png"))
-            except Exception as exc:  # a screenshot is a bonus; the failure is already reported
-                warnings.warn(f"no failure screenshot: {exc}")
-        lab.page.close()
-    lab_server.shutdown_kernels()
+    name = request.node.name.replace("/", "_").replace("[", "_").replace("]", "")
+    opener.close(screenshot=artifacts / f"FAILED_{name}.png" if failed else None)
+
+
+@pytest.fixture(scope="module")
+def open_notebook_for_module(lab_server, browser_context):
+    """Like ``open_notebook``, for a notebook that several tests of one module drive in turn."""
+    opener = _Opener(lab_server, browser_context)
+    yield opener
+    opener.close()

@@ -132,13 +132,16 @@ class LabServer:
         except psutil.NoSuchProcess:
             pass
 
-    def shutdown_kernels(self) -> None:
-        """Close every session and kernel through the REST API (the polite way, between notebooks)."""
+    def shutdown_kernels(self, paths=None) -> None:
+        """Close sessions and their kernels through the REST API (the polite way, between notebooks):
+        those of the notebooks in ``paths``, or every one (and any kernel without a session) by default."""
         self.track_children()
         for session in self.api("/api/sessions"):
-            self.api(f"/api/sessions/{session['id']}", method="DELETE", timeout=30)
-        for kernel in self.api("/api/kernels"):
-            self.api(f"/api/kernels/{kernel['id']}", method="DELETE", timeout=30)
+            if paths is None or session.get("path") in paths:
+                self.api(f"/api/sessions/{session['id']}", method="DELETE", timeout=30)
+        if paths is None:
+            for kernel in self.api("/api/kernels"):
+                self.api(f"/api/kernels/{kernel['id']}", method="DELETE", timeout=30)
 
     def stop(self) -> list:
         """Stop the server by its pid and kill whatever it left. Returns the leftovers that had to be killed."""
@@ -310,6 +313,29 @@ async ([path, code]) => {
 """ % _FIND_PANEL
 
 
+def find_problems(report: list) -> list:
+    """Turn the per-cell browser report into readable problems (empty when the notebook is fine)."""
+    problems = []
+    for cell in report:
+        where = f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r})"
+        expected_error = "raises-exception" in cell["tags"]
+        if cell["executionCount"] is None:
+            problems.append(f"{where} did not run")
+        if cell["errors"] and not expected_error:
+            problems.append(f"{where} raised {'; '.join(cell['errors'])}")
+        elif cell["traceback"] and not expected_error:
+            problems.append(f"{where} shows a traceback (a widget callback failed?)")
+        for text in cell["widgetErrorTexts"]:
+            problems.append(f"{where}: {text.strip()[:120]!r}")
+        missing = cell["widgetOutputs"] - cell["rendered"] - len(cell["widgetErrorTexts"])
+        if missing > 0:
+            problems.append(f"{where}: {missing} of {cell['widgetOutputs']} widget views never rendered")
+        for fig in cell["figures"]:
+            if not fig["painted"]:
+                problems.append(f"{where}: an ipympl figure ({fig['width']} x {fig['height']}) is blank")
+    return problems
+
+
 class LabPage:
     """One notebook open in JupyterLab in one browser page."""
 
@@ -402,3 +428,30 @@ JS_PAINT_AFTER_KEY = """
   return {drawn_ms: paint.drawn - key, frame_ms: paint.frame === null ? null : paint.frame - key};
 }
 """
+
+
+def time_slider_moves(page, handle, figure, moves: int = 30, settle_ms: int = 150,
+                      timeout_ms: int = 10_000) -> list:
+    """Press arrow keys on a slider handle ``moves`` times; return per move the ms from the key press to
+    the figure's first repaint (``drawn_ms``: drawImage on the visible canvas; ``frame_ms``: the next
+    animation frame after it). The direction flips at the ends of the slider's range."""
+    if not page.evaluate("() => window.__paintProbe !== undefined"):
+        page.evaluate(JS_INSTALL_PAINT_PROBE, figure.element_handle())
+    low, high = float(handle.get_attribute("aria-valuemin")), float(handle.get_attribute("aria-valuemax"))
+    key = "ArrowRight"
+    timings = []
+    for _ in range(moves):
+        value = float(handle.get_attribute("aria-valuenow"))
+        if value >= high:
+            key = "ArrowLeft"
+        elif value <= low:
+            key = "ArrowRight"
+        state = page.evaluate(JS_PROBE_STATE)
+        handle.press(key)
+        n = state["paints"]
+        page.wait_for_function(
+            f"() => window.__paintProbe.paints.length > {n} && window.__paintProbe.paints[{n}].frame !== null",
+            timeout=timeout_ms)
+        timings.append(page.evaluate(JS_PAINT_AFTER_KEY, [n, state["keys"]]))
+        page.wait_for_timeout(settle_ms)  # let this move's last paints land before the next key
+    return timings

@@ -9,33 +9,10 @@ import time
 
 import pytest
 
-from .lab import ROOT, WIDGET_ERRORS
+from .lab import ROOT, WIDGET_ERRORS, find_problems
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 RUN_TIMEOUT_MS = 300_000    # run-all of one notebook; nbval's budget is 60 s on an idle machine
-
-
-def find_problems(report: list) -> list:
-    """Turn the per-cell browser report into readable problems (empty when the notebook is fine)."""
-    problems = []
-    for cell in report:
-        where = f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r})"
-        expected_error = "raises-exception" in cell["tags"]
-        if cell["executionCount"] is None:
-            problems.append(f"{where} did not run")
-        if cell["errors"] and not expected_error:
-            problems.append(f"{where} raised {'; '.join(cell['errors'])}")
-        elif cell["traceback"] and not expected_error:
-            problems.append(f"{where} shows a traceback (a widget callback failed?)")
-        for text in cell["widgetErrorTexts"]:
-            problems.append(f"{where}: {text.strip()[:120]!r}")
-        missing = cell["widgetOutputs"] - cell["rendered"] - len(cell["widgetErrorTexts"])
-        if missing > 0:
-            problems.append(f"{where}: {missing} of {cell['widgetOutputs']} widget views never rendered")
-        for fig in cell["figures"]:
-            if not fig["painted"]:
-                problems.append(f"{where}: an ipympl figure ({fig['width']} x {fig['height']}) is blank")
-    return problems
 
 
 def run_notebook(open_notebook, path: str, artifacts) -> tuple:
