@@ -31,7 +31,7 @@ __all__ = ["QuasiNewtonEllipses", "SecondOrderRace", "contour_levels", "ellipse"
 #: Surfaces offered by the dropdowns (all 2D, bounded below).
 SURFACES = ("quadratic", "rosenbrock", "beale", "himmelblau", "six_hump_camel")
 #: A start point per surface that shows the method at work (the classic (-1.2, 1) for Rosenbrock).
-DEFAULT_STARTS = {"quadratic": (2.5, -1.5), "rosenbrock": (-1.2, 1.0), "beale": (1.0, 1.5), "himmelblau": (-1.0, -4.0),
+DEFAULT_STARTS = {"quadratic": (2.5, 1.5), "rosenbrock": (-1.2, 1.0), "beale": (1.0, 1.5), "himmelblau": (-1.0, -4.0),
                   "six_hump_camel": (-1.6, 0.8)}
 _QUADRATIC_ANGLE = 0.5
 _CIRCLE = np.linspace(0.0, 2.0 * np.pi, 65)
