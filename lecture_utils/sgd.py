@@ -719,14 +719,22 @@ class TiltedLandscape:
         xs = np.empty((num_updates + 1, num_runs))
         x = np.full(num_runs, x0)
         xs[0] = x
+        nb = len(starts)
+        ends = np.minimum(starts + batch_size, self.n)
+        epochs_left = math.ceil(num_updates / nb)
+        chunk = max(1, 2_000_000 // (num_runs * self.n))  # shuffle many epochs in one call
         t = 0
         with np.errstate(all="ignore"):
             while t < num_updates:
-                perm = np.argsort(rng.random((num_runs, self.n)), axis=1)
-                csum = np.concatenate([np.zeros((num_runs, 1)), np.cumsum(self.tilts[perm], axis=1)], axis=1)
-                ends = np.minimum(starts + batch_size, self.n)
-                batch_tilt = (csum[:, ends] - csum[:, starts]) / (ends - starts)  # (runs, batches)
-                for j in range(len(starts)):
+                E = min(chunk, epochs_left)
+                epochs_left -= E
+                if batch_size == self.n:  # the whole data set: the mean tilt is exactly zero
+                    batch_tilt = np.zeros((num_runs, E * nb))
+                else:
+                    perm = np.argsort(rng.random((num_runs, E, self.n)), axis=2)
+                    csum = np.concatenate([np.zeros((num_runs, E, 1)), np.cumsum(self.tilts[perm], axis=2)], axis=2)
+                    batch_tilt = ((csum[:, :, ends] - csum[:, :, starts]) / (ends - starts)).reshape(num_runs, E * nb)
+                for j in range(E * nb):
                     if t >= num_updates:
                         break
                     x = x - lr * (self._dL(x) + batch_tilt[:, j])
