@@ -239,7 +239,11 @@ def squared_loss(margin):
 
 
 def surrogate_losses(margin) -> dict:
-    """The four losses of lecture 01 on the same margins: ``{"0-1": ..., "hinge": ..., "logistic": ..., "squared": ...}``."""
+    """The four losses of lecture 01 on the same margins.
+
+    Returns ``{"0-1": ..., "hinge": ..., "logistic": ..., "squared": ...}``, each shaped like ``margin``.
+    Example: ``surrogate_losses(np.linspace(-2, 2, 5))["hinge"]``
+    """
     return {"0-1": zero_one_loss(margin), "hinge": hinge_loss(margin),
             "logistic": logistic_loss(margin), "squared": squared_loss(margin)}
 
@@ -535,7 +539,10 @@ def one_hot_targets(y) -> np.ndarray:
 
 
 def tiny_net_init(seed: int = 0):
-    """Random weights ``(W1 (2, 3), W2 (2, 2))`` from a standard normal, seeded. Example: ``W1, W2 = tiny_net_init(0)``"""
+    """Random weights ``(W1 (2, 3), W2 (2, 2))`` from a standard normal, seeded (lecture 02).
+
+    Example: ``W1, W2 = tiny_net_init(0)``
+    """
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     return rng.standard_normal((2, 3)), rng.standard_normal((2, 2))
 

@@ -93,15 +93,38 @@ def test_dw111_right_answer_passes():
     assert lecture02.check_dL_dw111(right_dw111)
 
 
+def _only_f1(W1, W2, x, y):
+    e1, e2, s = _parts(W1, W2, x, y)
+    return e1 * W2[0, 0] * x[0] * s
+
+
+def _only_f2(W1, W2, x, y):
+    e1, e2, s = _parts(W1, W2, x, y)
+    return e2 * W2[1, 0] * x[0] * s
+
+
+def _no_gate(W1, W2, x, y):
+    e1, e2, s = _parts(W1, W2, x, y)
+    return (e1 * W2[0, 0] + e2 * W2[1, 0]) * x[0]
+
+
+def _no_output_weights(W1, W2, x, y):
+    e1, e2, s = _parts(W1, W2, x, y)
+    return (e1 + e2) * x[0] * s
+
+
+def _no_input(W1, W2, x, y):
+    e1, e2, s = _parts(W1, W2, x, y)
+    return (e1 * W2[0, 0] + e2 * W2[1, 0]) * s
+
+
 @pytest.mark.parametrize("wrong, phrase", [
-    (lambda W1, W2, x, y: (lambda e1, e2, s: e1 * W2[0, 0] * x[0] * s)(*_parts(W1, W2, x, y)), "only the path through output F1"),
-    (lambda W1, W2, x, y: (lambda e1, e2, s: e2 * W2[1, 0] * x[0] * s)(*_parts(W1, W2, x, y)), "only the path through output F2"),
+    (_only_f1, "only the path through output F1"),
+    (_only_f2, "only the path through output F2"),
     (lambda W1, W2, x, y: -right_dw111(W1, W2, x, y), "sign is flipped"),
-    (lambda W1, W2, x, y: (lambda e1, e2, s: (e1 * W2[0, 0] + e2 * W2[1, 0]) * x[0])(*_parts(W1, W2, x, y)),
-     "ReLU gate is missing"),
-    (lambda W1, W2, x, y: (lambda e1, e2, s: (e1 + e2) * x[0] * s)(*_parts(W1, W2, x, y)), "chain rule stops too early"),
-    (lambda W1, W2, x, y: (lambda e1, e2, s: (e1 * W2[0, 0] + e2 * W2[1, 0]) * s)(*_parts(W1, W2, x, y)),
-     "da1/dw111 = x1"),
+    (_no_gate, "ReLU gate is missing"),
+    (_no_output_weights, "chain rule stops too early"),
+    (_no_input, "da1/dw111 = x1"),
 ])
 def test_dw111_typical_mistakes(wrong, phrase):
     msg = _fails(lecture02.check_dL_dw111, wrong, phrase, "expected", "got", "x = [")
@@ -109,8 +132,7 @@ def test_dw111_typical_mistakes(wrong, phrase):
 
 
 def test_dw111_missing_gate_is_caught_on_the_switched_off_case():
-    no_gate = lambda W1, W2, x, y: (lambda e1, e2, s: (e1 * W2[0, 0] + e2 * W2[1, 0]) * x[0])(*_parts(W1, W2, x, y))  # noqa: E731
-    _fails(lecture02.check_dL_dw111, no_gate, "hidden unit 1 switched off", "expected 0")
+    _fails(lecture02.check_dL_dw111, _no_gate, "hidden unit 1 switched off", "expected 0")
 
 
 def test_dw111_returns_something_else():

@@ -120,8 +120,10 @@ class SecantWidget(Widget):
         self.ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
 
         self._hs = np.geomspace(*self.H_RANGE, 120)
-        self.err_forward = self.animate(*self.ax_err.loglog([], [], color=color(1), lw=1.6, label="forward: (f(x+h) - f(x)) / h"))
-        self.err_central = self.animate(*self.ax_err.loglog([], [], color=color(0), lw=1.6, label="central: (f(x+h) - f(x-h)) / 2h"))
+        self.err_forward = self.animate(*self.ax_err.loglog([], [], color=color(1), lw=1.6,
+                                                            label="forward: (f(x+h) - f(x)) / h"))
+        self.err_central = self.animate(*self.ax_err.loglog([], [], color=color(0), lw=1.6,
+                                                            label="central: (f(x+h) - f(x-h)) / 2h"))
         self.err_marker = self.animate(*self.ax_err.plot([], [], "o", color="black", ms=7, zorder=5))
         self.ax_err.set_xlim(*self.H_RANGE)
         self.ax_err.set_xlabel("step h")
