@@ -233,6 +233,7 @@ def test_explorer2d_accepts_a_quadratic_loss_surface_with_closed_form_minimum():
 
 def test_explorer2d_3d_view_toggle_and_start_outside_box():
     w = Explorer2D("rosenbrock", "adam", lr=0.01, x0=(3.0, 4.0), num_steps=50)
+    w._displayed = True  # draw every change, as on screen
     assert w.ax.get_xlim()[1] >= 3.0 and w.ax.get_ylim()[1] >= 4.0
     assert (w.controls["x0"].value, w.controls["y0"].value) == (3.0, 4.0)
     w.controls["view3d"].value = True
@@ -250,7 +251,9 @@ def test_explorer2d_3d_view_toggle_and_start_outside_box():
     assert w.controls["x0"].value == 3.0  # clicks rotate the 3D view, they do not move the start
     w.controls["view3d"].value = False
     assert w.ax.get_visible() and not w.ax3d.get_visible()
-    assert w.error == ""
+    w.controls["view3d"].value = True
+    w.controls["step"].value = 10
+    assert w.errors == []
 
 
 def test_explorer2d_every_registered_surface_builds_with_sensible_defaults():

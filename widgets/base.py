@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 import ipywidgets
 import matplotlib
+import matplotlib.legend
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
@@ -378,7 +379,7 @@ class Widget:
         head = f"{where}: " if where else ""
         msg = f"{head}{type(exc).__name__}: {exc}"
         if not isinstance(exc, (ValueError, TypeError, ArithmeticError)):
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:])
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-8:])
             msg = f"{msg}\n{tb}"
         self.errors.append(msg)
         self._error_source = where or None
@@ -508,12 +509,13 @@ class Widget:
                         lw = coll.get_linewidths()
                         if len(lw):
                             coll.set_linewidths(np.asarray(lw) * lratio)
-            for line in self.fig.findobj(Line2D):
-                if line.axes is None:  # legend handles
-                    line.set_linewidth(line.get_linewidth() * lratio)
-                    c = line.get_color()
-                    if isinstance(c, str) and c.lower() in cmap:
-                        line.set_color(cmap[c.lower()])
+            for legend in self.fig.findobj(matplotlib.legend.Legend):
+                for handle in getattr(legend, "legend_handles", []):
+                    if isinstance(handle, Line2D):
+                        handle.set_linewidth(handle.get_linewidth() * lratio)
+                        c = handle.get_color()
+                        if isinstance(c, str) and c.lower() in cmap:
+                            handle.set_color(cmap[c.lower()])
         self._style_scale = target
         self._presenter = on
         self._restyle(on)

@@ -25,7 +25,7 @@ from lecture_utils._validate import check_choice, check_int, check_real
 from ._common import LR_RANGE, OptSpec, as_surface, surface_title
 from .base import Widget, callback, color, colors, float_slider, int_slider, log_slider
 
-__all__ = ["BasinMap", "PhaseDiagram", "classify_endpoints", "GridSGD", "GridAdam"]
+__all__ = ["BasinMap", "PhaseDiagram", "classify_endpoints", "settle_steps", "GridSGD", "GridAdam"]
 
 DIVERGED_COLOR = "#7f0000"
 UNSETTLED_COLOR = "#d9d9d9"
@@ -64,6 +64,28 @@ def classify_endpoints(surface: surfaces.Surface, traj: optim.Trajectory, radius
     return codes, labels
 
 
+def settle_steps(surface: surfaces.Surface, traj: optim.Trajectory, codes, radius: float | None = None):
+    """First step after which each run stays within ``radius`` of the critical point it ends at.
+
+    ``codes`` come from :func:`classify_endpoints`; runs that end near no critical point (or diverge) get -1.
+    Returns an int array of shape ``(B,)``. Example: ``settle_steps(s, traj, codes)``
+    """
+    if radius is None:
+        radius = 0.02 * float(np.linalg.norm([hi - lo for lo, hi in surface.bounds]))
+    out = np.full(codes.shape, -1, dtype=np.int64)
+    ok = codes >= 0
+    if not ok.any():
+        return out
+    pts = np.array([c.point for c in surface.critical_points], dtype=float).reshape(-1, surface.dim)
+    target = pts[codes[ok]]  # (b, d)
+    d2 = ((traj.xs[:, ok, :] - target[None]) ** 2).sum(-1)  # (T, b)
+    near = d2 <= radius * radius
+    # stays[t] is True when the run is near at t and at every later step
+    stays = np.logical_and.accumulate(near[::-1], axis=0)[::-1]
+    out[ok] = np.where(stays.any(axis=0), np.argmax(stays, axis=0), -1)
+    return out
+
+
 def _critical_color(kinds, i_min):
     """Colours of the outcome classes: minima get the palette, saddles grey, maxima white."""
     out = []
@@ -89,7 +111,8 @@ class BasinMap(Widget):
             momentum and an lr that suits the surface.
         num_steps: steps per run (1 to 2000).
         resolution: start points per axis (at least 10; 100 gives 10,000 runs).
-        color_by: ``"outcome"`` or ``"steps"`` (steps until the gradient norm is under ``tol``).
+        color_by: ``"outcome"`` or ``"steps"`` (steps until the run stays within the classification radius
+            of the critical point where it ends).
         tol: gradient-norm tolerance of "converged".
         figsize, live: as :class:`~widgets.base.Widget`.
 
@@ -203,6 +226,7 @@ class BasinMap(Widget):
             return self.traj
         self.traj = optim.run(self.surface, opt, self.starts, num_steps, tol=self.tol)
         self.codes, self.labels = classify_endpoints(self.surface, self.traj)
+        self.settle = settle_steps(self.surface, self.traj, self.codes)
         self._key = key
         return self.traj
 
@@ -216,18 +240,16 @@ class BasinMap(Widget):
             self.image.set_norm(self.outcome_norm)
             self.image.set_data(self.codes.reshape(n, n).astype(float))
         else:
-            steps = np.where(self.traj.converged_at >= 0, self.traj.converged_at, np.nan).astype(float)
-            steps = np.ma.masked_invalid(np.maximum(steps, 1.0)).reshape(n, n)
+            steps = np.where(self.settle >= 0, np.maximum(self.settle, 1), np.nan).astype(float)
+            steps = np.ma.masked_invalid(steps).reshape(n, n)
             num_steps = int(self.controls["num_steps"].value)
             if not isinstance(self.image.norm, LogNorm) or self.image.norm.vmax != num_steps:
-                cmap = self._steps_cmap()
-                self.image.set_cmap(cmap)
+                self.image.set_cmap(self._steps_cmap())
                 self.image.set_norm(LogNorm(vmin=1, vmax=max(num_steps, 2)))
                 full = True
             self.image.set_data(steps)
         opt = self.optimizer()
-        what = "where each run ends" if self.controls["color_by"].value == "outcome" else "steps to converge"
-        title = f"{opt.label}, {int(self.controls['num_steps'].value)} steps: {what}"
+        title = f"{opt.label}, {int(self.controls['num_steps'].value)} steps"
         if self.ax.get_title() != title:
             self.ax.set_title(title, fontsize="medium")
             full = True
@@ -248,7 +270,7 @@ class BasinMap(Widget):
             self.outcome_legend.set_visible(False)
             cax = self.ax_key.inset_axes([0.05, 0.1, 0.08, 0.8])
             self.colorbar = self.fig.colorbar(self.image, cax=cax)
-            self.colorbar.set_label("steps until |grad| < tol\n(grey: not converged or diverged)")
+            self.colorbar.set_label("steps until the run stays near\nthe point where it ends\n(grey: ends near none)")
             self.relayout()
         elif not steps_mode and self.colorbar is not None:
             self.colorbar.remove()

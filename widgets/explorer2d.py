@@ -303,10 +303,9 @@ class Explorer2D(TrajectoryWidget):
         if self.log_gap:
             self.ax_value.set_yscale("log")
             self.ax_value.set_ylabel(r"$f(x_t) - f^*$ (log scale)")
-        else:
-            span = float(np.nanmax(Z) - np.nanmin(Z))
-            self.ax_value.set_yscale("symlog", linthresh=max(1e-3, 1e-2 * span))
-            self.ax_value.set_ylabel(r"$f(x_t)$ (symmetric log scale)")
+        else:  # no minimum inside the box (a saddle, say): f has no floor to measure a gap from
+            self.ax_value.set_yscale("linear")
+            self.ax_value.set_ylabel(r"$f(x_t)$ (no minimum in view: linear scale)")
         self._limits_set = False
         for name, (lo, hi), v in (("x0", (xlo, xhi), x0[0]), ("y0", (ylo, yhi), x0[1])):
             slider = self.controls[name]
@@ -367,10 +366,14 @@ class Explorer2D(TrajectoryWidget):
         self.ax_value.set_xlim(0, max(self.num_steps, 1))
         cur = self.ax_value.get_ylim() if self._limits_set else None
         if self.log_gap:
-            new = nice_limits(max(lo, 1e-16), hi, cur, log=True)
+            # A diverging run leaves through the top; the others stay readable.
+            top = 1e3 * max(float(np.nanmax(self._grid[2])) - self.f_ref, 1e-12)
+            new = nice_limits(max(lo, 1e-16), min(hi, top), cur, log=True)
         else:
             zspan = float(np.nanmax(self._grid[2]) - np.nanmin(self._grid[2]))
-            lo, hi = max(lo, float(np.nanmin(self._grid[2])) - 10 * zspan), min(hi, float(np.nanmax(self._grid[2])) + 10 * zspan)
+            # Runs that fall off to minus infinity leave through the bottom; the box's range stays readable.
+            lo = max(lo, float(np.nanmin(self._grid[2])) - 2 * zspan)
+            hi = min(hi, float(np.nanmax(self._grid[2])) + 2 * zspan)
             new = nice_limits(lo, hi, cur)
         self.ax_value.set_ylim(*new)
         self._limits_set = True
@@ -461,9 +464,13 @@ class Explorer2D(TrajectoryWidget):
         if change["new"] and self.ax3d is None:
             self._make_ax3d()
             self._draw_step(min(self.step, self.num_steps))
+        on = bool(change["new"])
         if self.ax3d is not None:
-            self.ax3d.set_visible(bool(change["new"]))
-        self.ax.set_visible(not change["new"])
+            # A hidden axes stays out of the layout too (a hidden 3D axes has no bounding box to measure).
+            self.ax3d.set_visible(on)
+            self.ax3d.set_in_layout(on)
+        self.ax.set_visible(not on)
+        self.ax.set_in_layout(not on)
         self.relayout()
         self.redraw(full=True)
 
