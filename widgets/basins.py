@@ -481,7 +481,7 @@ class PhaseDiagram(Widget):
         self.ax.set_xlabel("learning rate (log scale)")
         self.ax.set_ylabel(self.mname)
         self.cbar = self.fig.colorbar(self.mesh, ax=self.ax, extend="max", pad=0.01)
-        self.cbar.set_label("steps to converge\n(red: diverged or growing, grey: not within num_steps)")
+        self.cbar.set_label("steps to converge")
         self.marker = self.animate(self.ax.plot([], [], marker="o", ms=11, mfc="none", mec="white", mew=2.5,
                                                 ls="none", zorder=5)[0])
         self.marker_in = self.animate(self.ax.plot([], [], marker="o", ms=11, mfc="none", mec="black", mew=1.0,
@@ -520,8 +520,8 @@ class PhaseDiagram(Widget):
         vals[self.diverged] = 10.0 * num_steps  # above vmax: drawn in the "over" colour (diverged)
         self.mesh.set_array(np.ma.masked_invalid(vals).ravel())
         self.mesh.set_norm(LogNorm(vmin=1, vmax=max(num_steps, 2)))
-        self.ax.set_title(f"{'Adam' if self.kind == 'adam' else self.kind}: steps to converge on "
-                          f"{surface_title(self.surface)}", fontsize="medium")
+        self.ax.set_title(f"{'Adam' if self.kind == 'adam' else self.kind} on {surface_title(self.surface)}",
+                          fontsize="medium")
         self.ax_run.set_xlim(0, num_steps)
         self.relayout()
 
@@ -551,7 +551,10 @@ class PhaseDiagram(Widget):
             if not (cur[0] <= new[0] and cur[1] >= new[1] and cur[0] >= new[0] / 1e4 and cur[1] <= new[1] * 1e4):
                 self.ax_run.set_ylim(*new)
                 full = True
-        self.set_status(f"lr = {lr:.3g}, {self.mname} = {m:.2f}: {traj.status(0)}")
+        n = int(self.controls["num_steps"].value)
+        self.set_status(f"lr = {lr:.3g}, {self.mname} = {m:.2f}: {traj.status(0)}",
+                        f"colours: steps until |grad| < {self.tol:g}; dark red: diverged (overflow, or |grad| "
+                        f"grew); grey: not converged within {n} steps")
         return full
 
     # ---- callbacks -------------------------------------------------------------------------------------
