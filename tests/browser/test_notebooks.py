@@ -53,6 +53,10 @@ def test_notebook_runs_in_jupyterlab_and_every_widget_renders(name, open_noteboo
     lab, ran, report = run_notebook(open_notebook, name, artifacts)
     problems = find_problems(report)
     problems += [f"uncaught error in the page: {e}" for e in lab.page_errors]
+    # ipywidgets and ipympl log a failed model or view here, often the only trace of a blank widget.
+    widget_console = sorted({e.splitlines()[0][:200] for e in lab.console_errors
+                             if any(k in e for k in ("Error setting state", "Could not create", "widget"))})
+    problems += [f"browser console: {e}" for e in widget_console]
     assert not problems, f"{name} in JupyterLab:\n  " + "\n  ".join(problems)
 
 
