@@ -226,7 +226,7 @@ class BasinMap(Widget):
             return self.traj
         self.traj = optim.run(self.surface, opt, self.starts, num_steps, tol=self.tol)
         self.codes, self.labels = classify_endpoints(self.surface, self.traj)
-        self.settle = settle_steps(self.surface, self.traj, self.codes)
+        self._settle = None  # computed when the steps view asks for it
         self._key = key
         return self.traj
 
@@ -257,6 +257,13 @@ class BasinMap(Widget):
         self._update_probe()
         self.set_status(self._summary())
         self.redraw(full=full)
+
+    @property
+    def settle(self) -> np.ndarray:
+        """Per start: the first step after which the run stays near where it ends (see :func:`settle_steps`)."""
+        if self._settle is None:
+            self._settle = settle_steps(self.surface, self.traj, self.codes)
+        return self._settle
 
     def _steps_cmap(self):
         import matplotlib
