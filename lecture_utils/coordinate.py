@@ -24,7 +24,8 @@ from .optim import Trajectory
 from .surfaces import Surface, from_quadratic
 
 __all__ = ["coupled_surface", "coordinate_descent", "coordinate_sweep_factor", "sparse_coding_objective",
-           "sparse_coding", "lasso_coordinate_descent", "soft_threshold", "SparseCodingResult"]
+           "sparse_coding", "lasso_coordinate_descent", "dictionary_coordinate_descent", "soft_threshold",
+           "SparseCodingResult"]
 
 
 def coupled_surface(alpha: float = 0.1) -> Surface:
@@ -231,20 +232,59 @@ class SparseCodingResult:
                 f"{self.sparsity[-1]:.0%} zero codes)")
 
 
-def sparse_coding(X, num_atoms: int, lam: float = 0.1, num_iters: int = 20, *, w_penalty: float = 1e-3,
-                  lasso_sweeps: int = 20, seed: int = 0) -> SparseCodingResult:
-    """Alternating minimization of ``J(H, W) = ||X - H W||^2 + lam |H|_1 + w_penalty ||W||^2``.
+def dictionary_coordinate_descent(X, H, W0, num_sweeps: int = 3) -> np.ndarray:
+    """The W-step: minimize ``||X - H W||^2`` over the dictionary ``W`` with every atom in the unit ball.
+
+    Block coordinate descent over the atoms (the rows of ``W``): with the other atoms fixed, the objective in atom
+    ``j`` is ``||h_j||^2 ||w_j||^2 - 2 w_j . (R_j^T h_j) + const`` (``R_j`` the residual without atom ``j``), an
+    isotropic quadratic, so its minimizer over the ball ``||w_j|| <= 1`` is the unconstrained one,
+    ``R_j^T h_j / ||h_j||^2``, projected onto the ball. An atom no example uses (``h_j = 0``) does not change ``J``;
+    it is moved to the direction of the worst-reconstructed example so that it can be used in the next H-step.
+
+    Args:
+        X: data ``(n, d)``. H: codes ``(n, k)``. W0: start dictionary ``(k, d)``. num_sweeps: passes over the atoms.
+    Returns:
+        dictionary ``W`` ``(k, d)`` with rows of norm at most 1. Example: ``W = dictionary_coordinate_descent(X, H, W)``
+    """
+    X = check_array("X", X, ndim=2)
+    H = check_array("H", H, ndim=2)
+    W = check_array("W0", W0, ndim=2).copy()
+    num_sweeps = check_int("num_sweeps", num_sweeps, low=1)
+    if H.shape != (X.shape[0], W.shape[0]) or W.shape[1] != X.shape[1]:
+        raise ValueError(f"shapes do not match: X {X.shape}, H {H.shape}, W0 {W.shape}; need H (n, k), W0 (k, d)")
+    R = X - H @ W
+    for _ in range(num_sweeps):
+        for j in range(W.shape[0]):
+            hj = H[:, j]
+            hh = float(hj @ hj)
+            if hh == 0:
+                worst = int(np.argmax((R ** 2).sum(1)))
+                norm = np.linalg.norm(R[worst])
+                if norm > 0:
+                    W[j] = R[worst] / norm
+                continue
+            Rj = R + np.outer(hj, W[j])
+            w = Rj.T @ hj / hh
+            W[j] = w / max(1.0, float(np.linalg.norm(w)))
+            R = Rj - np.outer(hj, W[j])
+    return W
+
+
+def sparse_coding(X, num_atoms: int, lam: float = 0.1, num_iters: int = 20, *, lasso_sweeps: int = 20,
+                  dict_sweeps: int = 3, seed: int = 0) -> SparseCodingResult:
+    """Alternating minimization of ``J(H, W) = ||X - H W||^2 + lam |H|_1`` with atoms of norm at most 1.
 
     ``J`` is not convex in ``(H, W)`` jointly, but it is convex in each block: with ``W`` fixed the H-step is a
-    lasso (solved by :func:`lasso_coordinate_descent`, started from the previous codes), and with ``H`` fixed the
-    W-step is ridge regression with the closed form ``W = (H^T H + w_penalty I)^{-1} H^T X``. Both steps never
-    increase ``J``. The small ``w_penalty`` keeps ``W`` from growing without bound while ``H`` shrinks (without
-    it, ``(c W, H / c)`` lowers the L1 term for any ``c > 1``).
+    lasso (:func:`lasso_coordinate_descent`, started from the previous codes), and with ``H`` fixed the W-step is
+    a least-squares problem over the unit ball of each atom (:func:`dictionary_coordinate_descent`). Every update
+    inside both steps is an exact block minimization, so ``J`` never increases. The norm constraint is what keeps
+    the L1 penalty meaningful: without it, ``(c W, H / c)`` lowers ``J`` for any ``c > 1``.
 
     Args:
         X: data ``(n, d)``. num_atoms: dictionary size ``k``. lam: L1 weight on the codes.
-        num_iters: number of (H-step, W-step) rounds. w_penalty: ridge weight on ``W`` (>= 0).
-        lasso_sweeps: coordinate sweeps per H-step. seed: seed of the random initial dictionary.
+        num_iters: number of (H-step, W-step) rounds.
+        lasso_sweeps: coordinate sweeps per H-step. dict_sweeps: sweeps over the atoms per W-step.
+        seed: seed of the initial dictionary (randomly chosen examples, scaled to unit norm).
     Returns:
         :class:`SparseCodingResult`. Example: ``res = sparse_coding(X, num_atoms=8, lam=0.5); res.objective``
     """
@@ -252,24 +292,20 @@ def sparse_coding(X, num_atoms: int, lam: float = 0.1, num_iters: int = 20, *, w
     num_atoms = check_int("num_atoms", num_atoms, low=1)
     lam = check_real("lam", lam, low=0.0)
     num_iters = check_int("num_iters", num_iters, low=1)
-    w_penalty = check_real("w_penalty", w_penalty, low=0.0)
     lasso_sweeps = check_int("lasso_sweeps", lasso_sweeps, low=1)
+    dict_sweeps = check_int("dict_sweeps", dict_sweeps, low=1)
     rng = np.random.default_rng(check_int("seed", seed, low=0))
-    W = rng.standard_normal((num_atoms, X.shape[1]))
+    # Start from randomly chosen examples (scaled to unit norm): atoms that already look like the data give
+    # codes above the L1 threshold; random directions could be zeroed out entirely by the first H-step.
+    rows = rng.choice(X.shape[0], size=num_atoms, replace=num_atoms > X.shape[0])
+    W = X[rows] + 1e-3 * rng.standard_normal((num_atoms, X.shape[1]))
     W /= np.linalg.norm(W, axis=1, keepdims=True)
     H = np.zeros((X.shape[0], num_atoms))
-
-    def J(H, W):
-        return sparse_coding_objective(X, H, W, lam) + w_penalty * float((W ** 2).sum())
-
-    objective, sparsity = [J(H, W)], []
-    eye = np.eye(num_atoms)
+    objective, sparsity = [sparse_coding_objective(X, H, W, lam)], []
     for _ in range(num_iters):
         H = lasso_coordinate_descent(X, W, lam, H0=H, num_sweeps=lasso_sweeps)
-        objective.append(J(H, W))
+        objective.append(sparse_coding_objective(X, H, W, lam))
         sparsity.append(float((H == 0).mean()))
-        # lstsq handles an all-zero H (singular H^T H) when w_penalty is 0.
-        G = H.T @ H + w_penalty * eye
-        W = np.linalg.lstsq(G, H.T @ X, rcond=None)[0]
-        objective.append(J(H, W))
+        W = dictionary_coordinate_descent(X, H, W, num_sweeps=dict_sweeps)
+        objective.append(sparse_coding_objective(X, H, W, lam))
     return SparseCodingResult(H, W, objective, sparsity)

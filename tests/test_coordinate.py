@@ -133,15 +133,52 @@ def test_lasso_step_matches_scipy_on_one_example():
     assert obj(H[0]) <= obj(ref) + 1e-8
 
 
-def test_sparse_coding_objective_never_increases_and_w_step_is_ridge_closed_form():
+def test_sparse_coding_objective_never_increases_and_atoms_stay_in_the_unit_ball():
     rng = np.random.default_rng(4)
     X = rng.standard_normal((40, 8))
-    res = coordinate.sparse_coding(X, num_atoms=5, lam=1.0, num_iters=8, w_penalty=0.1, seed=0)
+    res = coordinate.sparse_coding(X, num_atoms=5, lam=1.0, num_iters=8, seed=0)
     assert np.all(np.diff(res.objective) <= 1e-9)
     assert res.objective[-1] < 0.8 * res.objective[0]
-    W_ref = np.linalg.solve(res.H.T @ res.H + 0.1 * np.eye(5), res.H.T @ X)
-    np.testing.assert_allclose(res.W, W_ref, rtol=1e-8, atol=1e-10)
-    # the recorded value is the formula
-    direct = ((X - res.H @ res.W) ** 2).sum() + 1.0 * np.abs(res.H).sum() + 0.1 * (res.W ** 2).sum()
+    assert np.all(np.linalg.norm(res.W, axis=1) <= 1 + 1e-12)
+    direct = ((X - res.H @ res.W) ** 2).sum() + 1.0 * np.abs(res.H).sum()
     assert res.objective[-1] == pytest.approx(direct)
     assert 0.0 <= res.sparsity[-1] <= 1.0
+
+
+def test_one_atom_update_is_the_constrained_minimizer_found_by_scipy():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((20, 4)) * 3
+    H = rng.standard_normal((20, 3))
+    W0 = rng.standard_normal((3, 4))
+    W0 /= np.linalg.norm(W0, axis=1, keepdims=True)
+    # one sweep updates atom 0 first, with atoms 1 and 2 still at W0
+    W = coordinate.dictionary_coordinate_descent(X, H, W0, num_sweeps=1)
+
+    def obj(w):
+        M = W0.copy()
+        M[0] = w
+        return float(((X - H @ M) ** 2).sum())
+
+    ref = optimize.minimize(obj, W0[0], method="SLSQP", options={"ftol": 1e-14, "maxiter": 500},
+                            constraints=[{"type": "ineq", "fun": lambda w: 1 - w @ w}]).x
+    np.testing.assert_allclose(W[0], ref, atol=1e-5)
+    # after enough sweeps the dictionary satisfies the KKT conditions of the constrained least squares
+    W = coordinate.dictionary_coordinate_descent(X, H, W0, num_sweeps=2000)
+    G = -2 * H.T @ (X - H @ W)  # gradient of ||X - H W||^2 with respect to W
+    for j in range(3):
+        if np.linalg.norm(W[j]) < 1 - 1e-6:
+            np.testing.assert_allclose(G[j], 0, atol=1e-5)
+        else:  # on the sphere: the gradient points inwards, along -w_j
+            cos = G[j] @ W[j] / (np.linalg.norm(G[j]) * np.linalg.norm(W[j]) + 1e-300)
+            assert cos < -1 + 1e-6 or np.linalg.norm(G[j]) < 1e-6
+
+
+def test_unused_atom_moves_without_changing_the_objective():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((10, 3))
+    H = rng.standard_normal((10, 2))
+    H[:, 1] = 0.0
+    W0 = np.eye(2, 3)
+    W = coordinate.dictionary_coordinate_descent(X, H, W0, num_sweeps=1)
+    assert np.linalg.norm(W[1]) == pytest.approx(1.0)
+    assert not np.allclose(W[1], W0[1])
