@@ -209,7 +209,8 @@ def regression_surface(X, y, bounds=None, *, name: str = "least squares"):
         half = 2.5 * max(1.0, float(np.abs(theta_star).max()))
         bounds = [(t - half, t + half) for t in theta_star]
     s = from_quadratic(H, 2.0 / n * (A.T @ y), float(y @ y) / n, bounds=bounds, name=name)
-    s.formula = r"$\frac{1}{n}\sum_i (w x_i + b - y_i)^2$" if A.shape[1] == 2 else r"$\frac{1}{n}\|A\theta - y\|^2$"
+    s.formula = (r"$\mathrm{mean}_i\,(w x_i + b - y_i)^2$" if A.shape[1] == 2
+                 else r"$\mathrm{mean}_i\,(a_i \cdot \theta - y_i)^2$")
     return s
 
 

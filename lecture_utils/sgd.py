@@ -32,7 +32,7 @@ import numpy as np
 from ._validate import check_array, check_choice, check_int, check_real
 
 __all__ = [
-    "GDResult", "gradient_descent", "Orbits", "gd_orbits", "BasinMap", "basin_map",
+    "with_bounds", "GDResult", "gradient_descent", "Orbits", "gd_orbits", "BasinMap", "basin_map",
     "ORDERS", "epoch_batches", "minibatch_grads", "Spread", "gradient_spread", "loglog_slope",
     "InverseTimeLR", "SGDRun", "sgd", "running_average", "early_stopping", "TiltedLandscape",
 ]
@@ -41,6 +41,20 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------------------
 # Lecture 03: deterministic gradient descent in one or a few dimensions
 # ---------------------------------------------------------------------------------------------------------
+def with_bounds(surface, bounds):
+    """The same surface (same value, gradient and Hessian functions) with another plotting box (lecture 03).
+
+    Used where descent leaves a registered surface's default box, e.g. ``x_plus_sin`` runs towards ``-pi``.
+    Example: ``with_bounds(surfaces.get("x_plus_sin"), [(-4.5, 3.5)])``
+    """
+    from .surfaces import Surface, _check_bounds
+
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
+    return Surface(surface.name, surface.dim, _check_bounds(bounds, surface.dim), surface._value, surface._grad,
+                   surface._hess, formula=surface.formula, params=surface.params)
+
+
 @dataclass
 class GDResult:
     """What :func:`gradient_descent` returns.

@@ -365,3 +365,15 @@ def test_sgd_record_at_given_updates():
     assert run.updates.tolist() == [0, 1, 2, 5, 17, 30]
     every = sgd.sgd(land, [0.5], lr=0.01, batch_size=2, num_epochs=3, records_per_epoch=10)
     np.testing.assert_allclose(run.thetas, every.thetas[[0, 1, 2, 5, 17, 30]])
+
+
+def test_with_bounds_keeps_the_function_and_changes_the_box():
+    s = surfaces.get("x_plus_sin")
+    w = sgd.with_bounds(s, [(-4.5, 3.5)])
+    assert w.bounds == ((-4.5, 3.5),) and s.bounds == ((-1.0, 7.0),)
+    xs = np.linspace(-4, 3, 9)
+    np.testing.assert_array_equal(w.value(xs), s.value(xs))
+    np.testing.assert_array_equal(w.grad(xs), s.grad(xs))
+    assert w.classify([-math.pi]) == "degenerate"
+    with pytest.raises(ValueError):
+        sgd.with_bounds(s, [(1.0, 0.0)])

@@ -292,25 +292,29 @@ def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float 
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    from matplotlib.lines import Line2D
+
     lrs = np.repeat(orbits.lrs, orbits.late.shape[1])
     vals = orbits.late.ravel()
     ok = np.isfinite(vals)
-    ax.plot(lrs[ok], vals[ok], ",", color=color_ or color(0), alpha=0.9)
-    ax.scatter(lrs[ok], vals[ok], s=0.6, color=color_ or color(0), lw=0, label="late iterates")
+    c = color_ or color(0)
+    ax.scatter(lrs[ok], vals[ok], s=0.8, color=c, lw=0)
     if ylim is not None:
         ax.set_ylim(*ylim)
+    handles = [Line2D([], [], marker="o", ms=4, ls="none", color=c, label="late iterates")]
     div = orbits.diverged_at >= 0
     if div.any():
         lo = ax.get_ylim()[0]
-        ax.plot(orbits.lrs[div], np.full(div.sum(), lo), "|", color=color(1), ms=10, mew=1,
-                label=f"diverged (first at lr = {orbits.lrs[div][0]:.3g})")
+        ax.plot(orbits.lrs[div], np.full(div.sum(), lo), "|", color=color(1), ms=10, mew=1, clip_on=False)
+        handles.append(Line2D([], [], marker="|", ms=8, mew=1.5, ls="none", color=color(1),
+                              label=f"diverged (first at lr = {orbits.lrs[div][0]:.3g})"))
     if threshold is not None:
-        ax.axvline(threshold, color="0.3", ls="--", lw=1, label=f"lr = {threshold:.3g}")
+        handles.append(ax.axvline(threshold, color="0.3", ls="--", lw=1, label=f"lr = {threshold:.3g}"))
     ax.set_xlabel("learning rate")
     ax.set_ylabel("late iterates $x_t$")
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, markerscale=6)
+    ax.legend(handles=handles, loc="best", fontsize=8)
     ax.grid(True, alpha=0.3)
     return ax
 
