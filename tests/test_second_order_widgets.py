@@ -100,3 +100,20 @@ def test_race_trajectories_reject_unknown_method():
         race_trajectories(surfaces.get("rosenbrock"), [0.0, 0.0], 5, methods=("Adam",))
     with pytest.raises(ValueError, match="surface must be one of"):
         SecondOrderRace("saddle")
+
+
+def test_live_canvas_is_not_drawn_before_its_front_end_is_ready(monkeypatch):
+    # ipympl keeps syncing_data_url True until the browser says "initialized"; a draw before that stores a PNG
+    # without the data: prefix (a broken image in JupyterLab). Simulate that canvas state on an Agg figure.
+    w = QuasiNewtonEllipses("rosenbrock", num_steps=10)
+    w.live = True
+    w.fig.canvas.syncing_data_url = True
+    draws = []
+    monkeypatch.setattr(w.fig.canvas, "draw", lambda *a, **k: draws.append(1))
+    w.set(step=5)
+    assert draws == [] and w._stale
+    x, y = w._path.get_data()
+    assert len(x) == 6  # the artists were still updated
+    w.fig.canvas.syncing_data_url = False  # the front end is ready: drawing resumes
+    w.set(step=6)
+    assert draws == [1]
