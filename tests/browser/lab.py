@@ -423,18 +423,21 @@ JS_PROBE_STATE = "() => ({paints: window.__paintProbe.paints.length, keys: windo
 
 JS_PAINT_AFTER_KEY = """
 ([paintIndex, keyIndex]) => {
-  const probe = window.__paintProbe;
-  const paint = probe.paints[paintIndex], key = probe.keys[keyIndex];
-  return {drawn_ms: paint.drawn - key, frame_ms: paint.frame === null ? null : paint.frame - key};
+  // The first paint at or after this key press (a late paint of the previous move does not count).
+  const probe = window.__paintProbe, key = probe.keys[keyIndex];
+  const paint = probe.paints.slice(paintIndex).find(p => p.drawn >= key);
+  if (!paint || paint.frame === null) return null;
+  return {drawn_ms: paint.drawn - key, frame_ms: paint.frame - key};
 }
 """
 
 
-def time_slider_moves(page, handle, figure, moves: int = 30, settle_ms: int = 150,
-                      timeout_ms: int = 10_000) -> list:
+def time_slider_moves(lab: "LabPage", handle, figure, moves: int = 30, timeout_ms: int = 20_000) -> list:
     """Press arrow keys on a slider handle ``moves`` times; return per move the ms from the key press to
     the figure's first repaint (``drawn_ms``: drawImage on the visible canvas; ``frame_ms``: the next
-    animation frame after it). The direction flips at the ends of the slider's range."""
+    animation frame after it). Between moves the kernel goes idle, so moves never queue up. The
+    direction flips at the ends of the slider's range."""
+    page = lab.page
     if not page.evaluate("() => window.__paintProbe !== undefined"):
         page.evaluate(JS_INSTALL_PAINT_PROBE, figure.element_handle())
     low, high = float(handle.get_attribute("aria-valuemin")), float(handle.get_attribute("aria-valuemax"))
@@ -448,10 +451,9 @@ def time_slider_moves(page, handle, figure, moves: int = 30, settle_ms: int = 15
             key = "ArrowRight"
         state = page.evaluate(JS_PROBE_STATE)
         handle.press(key)
-        n = state["paints"]
-        page.wait_for_function(
-            f"() => window.__paintProbe.paints.length > {n} && window.__paintProbe.paints[{n}].frame !== null",
-            timeout=timeout_ms)
-        timings.append(page.evaluate(JS_PAINT_AFTER_KEY, [n, state["keys"]]))
-        page.wait_for_timeout(settle_ms)  # let this move's last paints land before the next key
+        args = [state["paints"], state["keys"]]
+        page.wait_for_function(f"(args) => ({JS_PAINT_AFTER_KEY.strip()})(args) !== null", arg=args,
+                               timeout=timeout_ms)
+        timings.append(page.evaluate(JS_PAINT_AFTER_KEY, args))
+        lab.wait_idle(timeout_ms=timeout_ms, settle_ms=200)  # this move's last messages are handled
     return timings
