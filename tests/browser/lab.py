@@ -286,7 +286,9 @@ JS_CELL_REPORT = """
       for (let i = 0; i < data.length && distinct.size < 3; i += 4 * 7) {
         distinct.add((data[i] << 24) | (data[i + 1] << 16) | (data[i + 2] << 8) | data[i + 3]);
       }
-      return {painted: distinct.size >= 2, width: canvas.width, height: canvas.height};
+      // Reaching past the notebook's right edge: the student must scroll sideways to see all of it.
+      const clipped = canvas.getBoundingClientRect().right > panel.content.node.getBoundingClientRect().right + 1;
+      return {painted: distinct.size >= 2, width: canvas.width, height: canvas.height, clipped};
     });
     cells.push({index, tags, executionCount: cell.model.executionCount, source: cell.model.sharedModel.getSource().slice(0, 80),
                 widgetOutputs, rendered,

@@ -37,12 +37,16 @@ def run_notebook(open_notebook, path: str, artifacts) -> tuple:
         "code_cells": len(report), "widget_outputs": sum(c["widgetOutputs"] for c in report),
         "widget_views_rendered": sum(c["rendered"] for c in report),
         "ipympl_figures": sum(len(c["figures"]) for c in report),
+        "figures_wider_than_the_notebook": [f"cell {c['index']}: {f['width']} px" for c in report
+                                            for f in c["figures"] if f.get("clipped")],
         "page_errors": lab.page_errors, "console_errors": lab.console_errors[:10],
     }
     with open(artifacts / "notebooks.jsonl", "a") as fh:
         fh.write(json.dumps(summary) + "\n")
     print(f"\n{path}: {summary['total_s']} s ({summary['widget_views_rendered']}/{summary['widget_outputs']} "
-          f"widget views, {summary['ipympl_figures']} ipympl figures)")
+          f"widget views, {summary['ipympl_figures']} ipympl figures)"
+          + (f"; cut off at the right at {lab.page.viewport_size['width']} px wide: "
+             f"{summary['figures_wider_than_the_notebook']}" if summary["figures_wider_than_the_notebook"] else ""))
     return lab, ran, report
 
 
