@@ -5,6 +5,7 @@ A cell tagged ``raises-exception`` may show its error (an exercise stub); any ot
 """
 import json
 import pathlib
+import sys
 import time
 
 import pytest
@@ -66,9 +67,10 @@ def test_notebook_runs_in_jupyterlab_and_every_widget_renders(name, open_noteboo
     assert not problems, f"{name} in JupyterLab:\n  " + "\n  ".join(problems)
 
 
-def test_checker_flags_a_broken_widget_and_passes_good_ones(open_notebook, artifacts):
+def test_checker_flags_a_broken_widget_and_passes_good_ones(open_notebook, artifacts, lab_server):
     """The check above can fail: a display of a widget model that does not exist is caught, while a
-    slider, an ipympl figure and an expected error (a ``raises-exception`` stub) pass."""
+    slider, an ipympl figure and an expected error (a ``raises-exception`` stub) pass. Also: the kernel
+    JupyterLab started is this environment's Python, with the server's private directories."""
     lab, ran, report = run_notebook(open_notebook, "browser_tests/selftest.ipynb", artifacts)
     problems = find_problems(report)
     assert len(problems) == 1 and any(e in problems[0] for e in WIDGET_ERRORS), problems
@@ -82,13 +84,6 @@ def test_checker_flags_a_broken_widget_and_passes_good_ones(open_notebook, artif
     assert stub["errors"] == ["ValueError: a stub that raises on purpose"]
     assert all(c["executionCount"] is not None for c in report), "run-all stopped at the expected error"
     assert "the cell after the stub ran" in lab.page.locator(".jp-Notebook").inner_text()
-
-
-def test_kernel_runs_the_projects_python_with_private_settings(open_notebook, lab_server):
-    """The kernel JupyterLab starts is this environment's Python, with the server's private directories."""
-    import sys
-
-    lab = open_notebook("browser_tests/selftest.ipynb")
     out = lab.kernel_eval("import os, sys, matplotlib\n"
                           "print(sys.executable); print(os.environ['HOME']); print(matplotlib.get_configdir())\n"
                           "print(os.environ.get('MPLBACKEND', 'unset'))")
