@@ -60,7 +60,7 @@ def test_batch_size_shrinks_the_cloud_like_one_over_sqrt_b(w):
         w.set(batch_size=B, step=0)
         spreads[B] = w.spread()
         assert spreads[B] == pytest.approx(w.predicted_spread(), rel=0.15)
-    assert spreads[1] / spreads[16] == pytest.approx(4 * math.sqrt((256 - 16) / 255), rel=0.2)
+    assert spreads[1] / spreads[16] == pytest.approx(4 * math.sqrt(255 / (256 - 16)), rel=0.1)
     assert spreads[4] > spreads[16] > spreads[64]
     w.set(batch_size=256)
     assert w.spread() < 1e-12  # the whole data set: every "minibatch" is the full batch
