@@ -28,9 +28,9 @@ def run_notebook(open_notebook, path: str, artifacts) -> tuple:
     stem = path.replace("/", "__").removesuffix(".ipynb")
     # What a student sees: the first live figure (or widget) after run-all, else the page.
     target = lab.page.locator(".jupyter-matplotlib-figure, .jp-OutputArea-output .jupyter-widgets").first
-    try:
+    if target.count():
         target.screenshot(path=str(artifacts / f"{stem}.png"), timeout=10_000)
-    except Exception:
+    else:
         lab.page.screenshot(path=str(artifacts / f"{stem}.png"))
     summary = {
         "notebook": path, "open_s": round(t_open, 1), "total_s": round(t_total, 1),
