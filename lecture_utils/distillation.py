@@ -81,7 +81,10 @@ def distillation_loss(student_logits, y, teacher_logits, tau: float = 4.0, lam: 
 
 @torch.no_grad()
 def teacher_logits(teacher, X, batch_size: int = 4096):
-    """The teacher's logits on ``X`` in eval mode (computed once, then reused every epoch), shape ``(n, K)``."""
+    """The teacher's logits on ``X`` in eval mode (computed once, then reused every epoch), shape ``(n, K)``.
+
+    Example: ``T = teacher_logits(teacher, ds.X_train)``
+    """
     from .nets import main_output
 
     was = teacher.training

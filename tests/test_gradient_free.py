@@ -125,13 +125,10 @@ def test_evaluations_to_target_of_a_gradient_trajectory():
 
 
 def test_works_on_a_high_dimensional_surface_from_a_function():
-    import torch
-
     s = surfaces.from_function(lambda x: (x ** 2).sum(), dim=10, bounds=[(-2.0, 2.0)] * 10)
     res = gf.evolution_strategy(s, np.ones(10), num_iters=300, seed=0)
     assert res.values[-1, 0] < 1e-6
     assert "population" not in res.extras  # not kept for d > 3 unless asked
-    del torch
 
 
 def test_bad_inputs():
