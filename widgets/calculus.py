@@ -88,7 +88,7 @@ class SecantWidget(Widget):
     Example: ``w = SecantWidget(x=-2.0, h=1.0); w.set(h=1e-3); w.slope_error  # ~ 0.01``
     """
 
-    figsize = (10.0, 4.0)
+    figsize = (9.0, 3.8)   # fits a JupyterLab notebook column at 1280 x 720
     H_RANGE = (1e-4, 4.0)
 
     def __init__(self, surface="sin_parabola", *, x: float = -2.0, h: float = 1.0, kind: str = "forward",
@@ -220,7 +220,7 @@ class DirectionalDerivativeWidget(Widget):
     Example: ``w = DirectionalDerivativeWidget(point=(0.5, -0.5)); w.set(angle=90); w.value``
     """
 
-    figsize = (12.0, 4.0)
+    figsize = (9.0, 5.6)   # contours on the left, the two curves stacked on the right
     T_RANGE = 1.0
 
     def __init__(self, surface="lecture_2d", *, point=(0.5, -0.5), angle: float = 30.0, figsize=None,
@@ -232,7 +232,10 @@ class DirectionalDerivativeWidget(Widget):
             raise ValueError(f"point must be 2 numbers inside the box {self.surface.bounds}, got {point!r}")
         angle = check_real("angle", angle, low=0.0, high=360.0)
         super().__init__(figsize=figsize, live=live)
-        self.ax, self.ax_slice, self.ax_dir = self.fig.subplots(1, 3, width_ratios=[1.0, 1.0, 1.15])
+        grid = self.fig.add_gridspec(2, 2, width_ratios=[1.05, 1.0])
+        self.ax = self.fig.add_subplot(grid[:, 0])
+        self.ax_slice = self.fig.add_subplot(grid[0, 1])
+        self.ax_dir = self.fig.add_subplot(grid[1, 1])
         self._arrow_len = 0.18 * min(x1 - x0, y1 - y0)
 
         X, Y, Z = self.surface.grid(160)
@@ -260,6 +263,7 @@ class DirectionalDerivativeWidget(Widget):
                                                               label="tangent: slope $D_e f$ at $t = 0$"))
         self.slice_point = self.animate(*self.ax_slice.plot([], [], "o", color="black", ms=6))
         self.ax_slice.set_xlim(-self.T_RANGE, self.T_RANGE)
+        self.ax_slice.set_xticks(np.linspace(-self.T_RANGE, self.T_RANGE, 5))
         self.ax_slice.set_ylim(zlo - pad, zhi + pad)
         self.ax_slice.set_xlabel("$t$ (distance from $p$ along $e$)")
         self.ax_slice.set_ylabel("$f(p + t\\,e)$")
@@ -269,7 +273,7 @@ class DirectionalDerivativeWidget(Widget):
 
         self._angles = np.linspace(0.0, 360.0, 361)
         self.dir_curve = self.animate(*self.ax_dir.plot([], [], color=color(0), lw=1.8,
-                                                        label=r"$D_e f = |\nabla f|\,\cos\theta$"))
+                                                        label=r"$D_e f = |\nabla f|\,\cos\theta$ ($\theta$: angle from $e$ to $\nabla f$)"))
         self.max_marker = self.animate(*self.ax_dir.plot([], [], "*", color="black", ms=13,
                                                          label=r"maximum $|\nabla f|$: $e$ along $\nabla f$"))
         self.dir_marker = self.animate(*self.ax_dir.plot([], [], "o", color=color(1), ms=8, mec="white",
@@ -279,8 +283,8 @@ class DirectionalDerivativeWidget(Widget):
         self.ax_dir.set_xlim(0, 360)
         self.ax_dir.set_xticks(range(0, 361, 90))
         self.ax_dir.set_xlabel("angle of $e$ (degrees from the x axis)")
-        self.ax_dir.set_ylabel("directional derivative $D_e f$")
-        self.ax_dir.set_title(r"$D_e f$ against the direction ($\theta$: angle from $\nabla f$)", fontsize=10)
+        self.ax_dir.set_ylabel("$D_e f$")
+        self.ax_dir.set_title(r"$D_e f$ against the direction of $e$")
         self.ax_dir.grid(True, alpha=0.3)
         self.ax_dir.legend(loc="upper right", fontsize=7, framealpha=0.9)
 
