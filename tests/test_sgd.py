@@ -10,7 +10,15 @@ from lecture_utils import linear_models as lm
 from lecture_utils import optim, sgd, surfaces
 from lecture_utils.datasets import load_digits
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    """float64 by default inside this module only (restored afterwards, so other modules keep float32)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 @pytest.fixture(scope="module")

@@ -181,6 +181,40 @@ def test_blitted_frame_equals_a_full_draw():
     assert np.array_equal(blitted, full)
 
 
+def test_live_canvas_gets_a_valid_first_frame_and_no_broken_draws_before_its_front_end_is_ready():
+    """ipympl 0.10 in a VBox: no _repr_mimebundle_ on the canvas, and draws before 'initialized' sync a PNG
+    without its data: prefix, which JupyterLab shows as a blank 0 x 0 figure."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    backend = matplotlib.get_backend()
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    finally:
+        matplotlib.use(backend, force=True)  # importing ipympl's backend module switches pyplot to it
+    w = _Line()
+    canvas = Canvas(w.fig)
+    FigureManager(canvas, 0)
+    w.live = True
+    draws = []
+    w.fig.canvas.mpl_connect("draw_event", lambda event: draws.append(1))
+    assert canvas.syncing_data_url  # no front end yet
+    w._repr_mimebundle_()
+    url = canvas._data_url
+    assert url.startswith("data:image/png;base64,")
+    picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert picture.size == (900, 400) and tuple(canvas._size) == (900, 400)
+    draws.clear()  # savefig made that picture
+    w.controls["slope"].value = 0.2  # a change from code while the front end is not ready: no draw
+    assert draws == [] and canvas._data_url == url and w._stale
+    assert list(w.line.get_ydata()) == [0, 0.2]  # the artist was still updated
+    canvas.syncing_data_url = False  # the front end said 'initialized'
+    w.controls["slope"].value = 0.3
+    assert draws == [1] and not w._stale and canvas._data_url == url
+
+
 def test_static_returns_png_image_and_sets_controls():
     w = _Line()
     img = w.static(slope=0.25)

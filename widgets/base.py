@@ -302,6 +302,8 @@ class Widget:
             return
         if not self.live and not self._displayed:
             return
+        if self.live and self._front_end_pending():
+            return  # drawn when the front end asks for its first frame (see _front_end_pending)
         self._render(self._pending_full)
         if not self.live:
             self._publish_static()
@@ -439,8 +441,39 @@ class Widget:
             self._layout.add_class("lecture-widget")
         return self._layout
 
+    def _front_end_pending(self) -> bool:
+        """True while ipympl's front end has not said it is ready (before the view exists, or during Run All).
+
+        A draw in that state makes ipympl 0.10 sync the frame as a PNG *without* its ``data:`` prefix in
+        ``_data_url``; JupyterLab then logs "Error setting state ... broken" and shows a blank 0 x 0 figure.
+        So live widgets only update their artists then; once ready, the front end asks for a frame, and
+        that draw shows the current state. Without a front end (nbval, nbconvert) this stays True, and
+        code-driven changes cost no drawing at all.
+        """
+        return bool(getattr(self.fig.canvas, "syncing_data_url", False))
+
+    def _send_first_frame(self):
+        """Give ipympl's view a correct first picture and size before its front end is ready.
+
+        What ipympl's own ``Canvas._repr_mimebundle_`` does when a figure is displayed alone; a canvas shown
+        inside a ``VBox`` never gets that call, so without this its view starts at 0 x 0 with no image.
+        ``savefig`` draws through Agg directly: nothing is sent as a broken binary frame.
+        """
+        import base64
+
+        canvas = self.fig.canvas
+        png = self.to_png(dpi=self.fig.dpi)
+        canvas._data_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        ratio = getattr(canvas, "device_pixel_ratio", 1.0) or 1.0
+        w_in, h_in = self.fig.get_size_inches()
+        canvas._size = (w_in * self.fig.dpi / ratio, h_in * self.fig.dpi / ratio)
+
     def _prepare_display(self):
         self._displayed = True
+        if self.live and self._front_end_pending():
+            self._pending_full = True
+            self._send_first_frame()
+            return
         if self._stale or self._background is None or not self.live:
             self._pending_full = True
             self.redraw(full=True)

@@ -251,22 +251,6 @@ class TrainingDashboard(Widget):
             self.controls["stop"].disabled = True
 
     # ---- drawing -------------------------------------------------------------------------------------
-    def redraw(self, full: bool = False):
-        """As :meth:`widgets.base.Widget.redraw`, but never draws a live canvas its front end has not opened yet.
-
-        ``run()`` in the cell that shows the dashboard keeps the kernel busy, so ipympl's front end cannot say it
-        is ready until the cell ends. A draw before that makes ipympl 0.10 store the PNG without its ``data:``
-        prefix in the synced ``_data_url``, and the browser then shows a blank 0 x 0 figure ("Error setting state:
-        ... broken"). So the artists are updated but drawing waits: once the front end is ready it asks for a
-        fresh image, which shows the final curves (and the start button then draws live).
-        """
-        canvas = self.fig.canvas
-        if self.live and self._displayed and getattr(canvas, "syncing_data_url", False):
-            self._stale = True
-            self._pending_full = self._pending_full or full
-            return
-        super().redraw(full)
-
     def _draw(self, records, epochs, t0, done=False):
         lows, highs = [], []
         for label, recs in records.items():

@@ -73,24 +73,6 @@ def ellipse(center, M, radius: float) -> np.ndarray:
     return np.asarray(center, dtype=float) + (unit * axes) @ Q.T
 
 
-class _FrontEndGuard:
-    """Never draw a live ipympl canvas whose front end has not said it is ready.
-
-    ipympl 0.10 stores each draw made before its front end is initialized as a PNG *without* the ``data:`` prefix
-    in the synced ``_data_url``; JupyterLab then logs "Error setting state: ... drawImage ... broken" and may show a
-    blank 0 x 0 figure. During "run all" that covers every draw until the queued cells finish. The artists are
-    still updated; the front end asks for a fresh image once it is ready, and that draw shows the current state.
-    Static pictures (``to_png``, ``savefig``) are unaffected.
-    """
-
-    def redraw(self, full: bool = False):
-        if self.live and getattr(self.fig.canvas, "syncing_data_url", False):
-            self._stale = True
-            self._pending_full = self._pending_full or full
-            return
-        super().redraw(full)
-
-
 def _contour(ax, surface, n=160):
     X, Y, Z = surface.grid(n)
     with np.errstate(all="ignore"):
@@ -112,7 +94,7 @@ def _gap(values, f_min):
 
 
 # ---------------------------------------------------------------------------------------------------------
-class QuasiNewtonEllipses(_FrontEndGuard, Widget):
+class QuasiNewtonEllipses(Widget):
     """BFGS or L-BFGS on a 2D surface, with the shape of its inverse-Hessian approximation along the path.
 
     Left: contours, the path up to the current step, thin ellipses for ``M_0 .. M_k`` at the points where they
@@ -341,7 +323,7 @@ def _evals(tr):
     return int(stop) + 1
 
 
-class SecondOrderRace(_FrontEndGuard, Widget):
+class SecondOrderRace(Widget):
     """GD, momentum, Newton, CG, BFGS and L-BFGS from the same start on the same surface.
 
     GD and momentum get their best learning rate (closed form on the quadratic, a grid search elsewhere); the
