@@ -30,11 +30,13 @@ def _in_kernel(shell) -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def choose_backend(*, in_colab: bool, in_kernel: bool, has_ipympl: bool, live: bool = True) -> tuple[str | None, str]:
+def choose_backend(*, in_colab: bool, in_kernel: bool, has_ipympl: bool, live: bool = True,
+                   reason: str = "") -> tuple[str | None, str]:
     """Decide the matplotlib backend for a notebook, as a pure function of where we run.
 
     Returns ``(backend, message)``: ``backend`` is ``"widget"`` (ipympl, live figures), ``"inline"`` (static
     images) or ``None`` (not in a kernel: leave matplotlib alone), and ``message`` the one line to print.
+    ``reason`` says why live figures are unavailable when ``has_ipympl`` is False (default: not installed).
     Example: ``choose_backend(in_colab=False, in_kernel=True, has_ipympl=True)`` -> ``("widget", ...)``
     """
     where = " on Colab" if in_colab else ""
@@ -43,8 +45,8 @@ def choose_backend(*, in_colab: bool, in_kernel: bool, has_ipympl: bool, live: b
     if not live:
         return "inline", f"Figures: static images{where} (live=False); widgets redraw a picture after each change."
     if not has_ipympl:
-        return "inline", (f"Figures: static images{where} (ipympl is not installed); widgets redraw a picture "
-                          "after each change.")
+        return "inline", (f"Figures: static images{where} ({reason or 'ipympl is not installed'}); widgets redraw "
+                          "a picture after each change.")
     return "widget", f"Figures: live (ipympl){where}; drag the sliders, click the plots."
 
 
@@ -84,7 +86,7 @@ def notebook_setup(seed: int = 0, live: bool = True):
         except Exception as exc:  # Colab changed: fall back to pictures rather than blank widgets
             has_ipympl, why = False, f"Colab's custom widget manager failed: {exc}"
     backend, message = choose_backend(in_colab=in_colab, in_kernel=_in_kernel(shell), has_ipympl=has_ipympl,
-                                      live=live)
+                                      live=live, reason=why)
     if backend is not None:
         try:
             shell.run_line_magic("matplotlib", backend)
@@ -94,8 +96,6 @@ def notebook_setup(seed: int = 0, live: bool = True):
                 message = f"Figures: static images (the ipympl backend failed: {type(exc).__name__}: {exc})."
             else:
                 message = f"Figures: matplotlib's default backend ({type(exc).__name__}: {exc})."
-    elif why and live and _in_kernel(shell):
-        message += f" ({why})"
     print(message)
     set_seed(seed)
     return get_device()
