@@ -43,3 +43,23 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and re.search(r"^exec make test$", ci, re.M)
+
+
+def test_every_widget_class_is_exported_from_the_package():
+    """Notebooks and instructors write ``from widgets import X``: every Widget subclass must be reachable so."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import widgets
+    from widgets.base import Widget
+
+    missing = [n for n in widgets.__all__ if not hasattr(widgets, n)]
+    assert not missing, f"widgets.__all__ names what the package does not define: {missing}"
+    classes = set()
+    for info in (i for i in pkgutil.iter_modules(widgets.__path__) if not i.name.startswith("_")):
+        module = importlib.import_module(f"widgets.{info.name}")
+        classes |= {name for name, obj in vars(module).items()
+                    if inspect.isclass(obj) and issubclass(obj, Widget) and obj is not Widget
+                    and obj.__module__ == module.__name__ and not name.startswith("_")}
+    assert classes and classes <= set(widgets.__all__), f"not exported from widgets: {sorted(classes - set(widgets.__all__))}"

@@ -32,3 +32,12 @@ __all__ += ["BasinMap", "PhaseDiagram", "classify_endpoints"]
 from .race import OptimizerRace  # noqa: E402
 
 __all__ += ["OptimizerRace"]
+
+from .calculus import DirectionalDerivativeWidget, SecantWidget  # noqa: E402
+from .continuation import ContinuationWidget  # noqa: E402
+from .dashboard import TrainingDashboard  # noqa: E402
+from .second_order import QuasiNewtonEllipses, SecondOrderRace  # noqa: E402
+from .sgd import GradientCloud  # noqa: E402
+
+__all__ += ["SecantWidget", "DirectionalDerivativeWidget", "GradientCloud", "QuasiNewtonEllipses", "SecondOrderRace",
+            "TrainingDashboard", "ContinuationWidget"]
