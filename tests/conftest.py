@@ -24,3 +24,12 @@ def _default_dtype_is_restored():
     if leaked != previous:
         torch.set_default_dtype(previous)
         pytest.fail(f"the test left torch's default dtype at {leaked} (was {previous})")
+
+
+@pytest.fixture
+def float64_default():
+    """torch's default dtype is float64 during the test (modules opt in with ``pytestmark``), then restored."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)

@@ -11,14 +11,7 @@ from lecture_utils import optim
 from lecture_utils.datasets import load_digits
 
 
-
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 by default inside this module only (restored afterwards, so other modules keep float32)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_default")  # torch tensors default to float64 here
 
 
 def regression_data(n=50, d=3, seed=0, scale=1.0, shift=0.0):

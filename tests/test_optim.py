@@ -8,14 +8,7 @@ import torch
 from lecture_utils import optim, surfaces
 
 
-
-@pytest.fixture(autouse=True)
-def _float64_default():
-    """float64 by default inside this module only (restored afterwards, so other modules keep float32)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_default")  # torch tensors default to float64 here
 
 
 def torch_trajectory(surface, torch_cls, kwargs, x0, num_steps, *, clip_norm=None, clip_value=None,
