@@ -184,3 +184,18 @@ def test_race_table_ranks_optim_run_results_and_follows_the_step():
     assert "f at step 17" in w.table.value
     assert w.results[0]["value_now"] == pytest.approx(trajs[w.results[0]["index"]].values[17, 0])
     assert "formula" not in w.controls
+
+
+def test_basin_map_lr_move_is_blitted_and_equals_a_full_draw():
+    """An lr move changes the map and the title only: no full redraw of contours and legend, same pixels."""
+    w = BasinMap("himmelblau", "sgd", lr=0.01, resolution=30, num_steps=60)
+    w._displayed = True
+    w.redraw(full=True)
+    full_draws = []
+    w.fig.canvas.mpl_connect("draw_event", lambda event: full_draws.append(1))
+    w.controls["lr"].value = 0.02
+    assert full_draws == [] and w.ax.get_title().startswith("SGD(lr=0.02)")
+    blitted = np.asarray(w.fig.canvas.buffer_rgba()).copy()
+    w.redraw(full=True)
+    assert full_draws == [1]
+    assert np.array_equal(blitted, np.asarray(w.fig.canvas.buffer_rgba()))

@@ -194,6 +194,9 @@ class BasinMap(Widget):
         self.probe_start = self.animate(self.ax.plot([], [], "o", color="white", mec="black", ms=8, zorder=6)[0])
         self.ax.set_xlim(*self.extent[:2])
         self.ax.set_ylim(*self.extent[2:])
+        # The title names the hyperparameters, so it changes on every slider move: blit it with the map
+        # instead of redrawing the whole figure (contours, legend) for a new title.
+        self.animate(self.ax.title)
         self.ax.set_xlabel("start x")
         self.ax.set_ylabel("start y")
         handles = [Patch(facecolor=DIVERGED_COLOR, edgecolor="black", label="diverged"),
@@ -251,8 +254,8 @@ class BasinMap(Widget):
         opt = self.optimizer()
         title = f"{opt.label}, {int(self.controls['num_steps'].value)} steps"
         if self.ax.get_title() != title:
+            full = full or not self.ax.get_title()  # the first title: lay the figure out for it
             self.ax.set_title(title, fontsize="medium")
-            full = True
         self._update_key()
         self._update_probe()
         self.set_status(self._summary())
