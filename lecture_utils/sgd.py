@@ -47,12 +47,11 @@ def with_bounds(surface, bounds):
     Used where descent leaves a registered surface's default box, e.g. ``x_plus_sin`` runs towards ``-pi``.
     Example: ``with_bounds(surfaces.get("x_plus_sin"), [(-4.5, 3.5)])``
     """
-    from .surfaces import Surface, _check_bounds
+    from .surfaces import Surface
 
     if not isinstance(surface, Surface):
         raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
-    return Surface(surface.name, surface.dim, _check_bounds(bounds, surface.dim), surface._value, surface._grad,
-                   surface._hess, formula=surface.formula, params=surface.params)
+    return surface.with_bounds(bounds)
 
 
 @dataclass

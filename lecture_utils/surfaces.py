@@ -67,6 +67,16 @@ class Surface:
     def __repr__(self):
         return f"Surface({self.name!r}, dim={self.dim}, bounds={self.bounds})"
 
+    def with_bounds(self, bounds) -> "Surface":
+        """The same function with another plotting box (the registered one may miss what a lesson needs).
+
+        Known critical points are kept; those found numerically are searched again inside the new box.
+        Example: ``get("x_plus_sin").with_bounds([(-4.5, 3.5)])`` shows the flat point at ``-pi``.
+        """
+        return Surface(self.name, self.dim, _check_bounds(bounds, self.dim), self._value, self._grad, self._hess,
+                       formula=self.formula, known_points=self._known, search_grid=self._search_grid,
+                       params=self.params)
+
     # ---- evaluation -------------------------------------------------------------------------------------
     def _batch(self, x):
         try:
@@ -524,7 +534,8 @@ def negate(surface: Surface) -> Surface:
     known = [(p, flip.get(k, k)) for p, k in surface._known]
     return Surface(f"-{surface.name}", surface.dim, surface.bounds,
                    lambda X: -surface._value(X), lambda X: -surface._grad(X), lambda X: -surface._hess(X),
-                   formula=f"$-$({surface.formula})", known_points=known, search_grid=surface._search_grid)
+                   formula=f"$-$({surface.formula})", known_points=known, search_grid=surface._search_grid,
+                   params=surface.params)
 
 
 # ---------------------------------------------------------------------------------------------------------

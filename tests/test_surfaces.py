@@ -168,6 +168,24 @@ def test_negate_turns_maxima_into_minima():
     m = surfaces.negate(s)
     np.testing.assert_allclose(np.sort(m.minima.ravel()), np.sort(s.maxima.ravel()), atol=1e-8)
     assert m.value(0.7) == -s.value(0.7)
+    q = surfaces.get("quadratic", kappa=10.0)
+    assert surfaces.negate(q).params == q.params  # still says which quadratic it is
+
+
+def test_with_bounds_keeps_function_params_and_known_points():
+    s = surfaces.get("himmelblau")
+    w = s.with_bounds([(0.0, 5.0), (0.0, 5.0)])
+    assert w.bounds == ((0.0, 5.0), (0.0, 5.0)) and s.bounds == ((-5.0, 5.0), (-5.0, 5.0))
+    X = _random_points(s, 10, seed=7)
+    np.testing.assert_array_equal(w.value(X), s.value(X))
+    np.testing.assert_array_equal(w.hessian(X), s.hessian(X))
+    assert w.params == s.params and w.name == s.name and w.formula == s.formula
+    known = {tuple(np.round(p, 6)) for p, _ in s._known}
+    assert known and known <= {tuple(np.round(c.point, 6)) for c in w.critical_points}
+    with pytest.raises(ValueError, match="bounds"):
+        s.with_bounds([(1.0, 0.0), (0.0, 1.0)])
+    with pytest.raises(ValueError, match="bounds"):
+        s.with_bounds([(0.0, 1.0)])
 
 
 def test_from_function_matches_registered_surface():
