@@ -339,7 +339,8 @@ class Trajectory:
         xs: ``(T, B, d)`` positions; a diverged point stays at its last finite position.
         values: ``(T, B)`` objective values (NaN from the step a point diverged).
         grad_norms: ``(T, B)`` norms of the raw (unclipped) gradient at each position.
-        lrs: ``(num_steps,)`` learning rate used at each step.
+        lrs: ``(num_steps,)`` learning rate used at each step (for the line-search and second-order methods:
+            the step length taken, with one start point; NaN with several, whose steps differ).
         diverged_at: ``(B,)`` first step whose value or position was not finite, -1 if never.
         converged_at: ``(B,)`` first step whose gradient norm was under ``tol``, -1 if never.
         label: legend label of the method.
