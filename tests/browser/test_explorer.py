@@ -117,7 +117,7 @@ def test_report_slider_to_repaint_time(explorer, artifacts):
     page = explorer.page
     results = {}
     for name, what in (("step", "step slider: index a stored run, blit"),
-                       ("lr", "lr slider: rerun 3 optimizers x 500 steps, blit")):
+                       ("lr", "lr slider: rerun the first of 3 optimizers (500 steps), blit")):
         timings = time_slider_moves(explorer, page.locator(f".probe-{name} .noUi-handle"),
                                     page.locator(FIGURE).first, moves=30)
         drawn = [t["drawn_ms"] for t in timings]
