@@ -151,6 +151,24 @@ def test_converged_at_is_first_step_under_tol():
     assert traj.status(0).startswith("converged at step")
 
 
+def test_converged_at_in_a_batch_where_some_points_diverge():
+    """Per point, by hand: the first step whose gradient norm is under tol while the point is alive."""
+    s = surfaces.from_expression("x**4", bounds=[(-3.0, 3.0)])
+    x0 = np.linspace(-1.6, 1.6, 17)[:, None]          # lr 0.2: |x| above ~1.3 overshoots and blows up
+    traj = optim.run(s, optim.SGD(lr=0.2), x0, num_steps=60, tol=1e-2)
+    assert (traj.diverged_at >= 0).any() and (traj.converged_at >= 0).any()
+    for i in range(len(x0)):
+        alive_until = traj.diverged_at[i] if traj.diverged_at[i] >= 0 else traj.num_steps + 1
+        x = x0[i, 0]
+        expected = -1
+        for t in range(alive_until):
+            if abs(4 * x ** 3) < 1e-2:
+                expected = t
+                break
+            x = x - 0.2 * 4 * x ** 3
+        assert traj.converged_at[i] == expected, (i, x0[i], traj.converged_at[i], expected)
+
+
 def test_shapes_of_a_trajectory():
     s = surfaces.get("rosenbrock")
     traj = optim.run(s, optim.Adam(lr=0.01), np.zeros((7, 2)), num_steps=25)
