@@ -376,10 +376,13 @@ class Trajectory:
 
 def _rowsum(a: np.ndarray) -> np.ndarray:
     """Sum over the last axis of a (B, d) array; a loop over few columns beats a strided reduction."""
-    if a.shape[1] > 8:
+    d = a.shape[1]
+    if d > 8:
         return a.sum(axis=1)
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
+    if d == 1:
+        return a[:, 0].copy()
+    out = a[:, 0] + a[:, 1]
+    for j in range(2, d):
         out += a[:, j]
     return out
 
