@@ -1,9 +1,9 @@
 """A live widget changed from code while Run All keeps the kernel busy shows the changed state afterwards.
 
 ipympl's front end cannot say it is ready until the queued cells finish, so until then the widgets only
-update their artists and the view holds the first frame sent when the widget was shown
-(widgets/base.py, ``Widget._send_first_frame``). Once the kernel is idle the front end asks for a frame:
-the figure must then show what the later cell set, the same pixels the kernel draws for that state.
+update their artists and draw nothing (widgets/base.py, ``Widget._front_end_pending``). Once the kernel is
+idle the front end asks for a frame: the figure must then show what the later cell set, the same pixels the
+kernel draws for that state.
 """
 import base64
 import io
