@@ -49,6 +49,13 @@ _STATE = {"presenter": False}
 PRESENTER_FONT_SCALE = 1.45
 PRESENTER_LINE_SCALE = 1.8
 _REGISTRY: "weakref.WeakSet[Widget]" = weakref.WeakSet()
+#: CSS class of a widget's container while presenter mode is on, and the rule that enlarges its controls
+#: (the first child): a zoom scales labels, readouts, handles and the fixed widths together, so the rows
+#: keep their layout. The figure is not zoomed (it is redrawn with larger fonts instead).
+PRESENTER_CLASS = "lecture-presenter"
+PRESENTER_CONTROLS_ZOOM = 1.3
+_PRESENTER_CSS = (f"<style>.lecture-widget.{PRESENTER_CLASS} > :first-child "
+                  f"{{zoom: {PRESENTER_CONTROLS_ZOOM};}}</style>")
 
 
 def colors() -> tuple:
@@ -437,8 +444,12 @@ class Widget:
             children = [self._controls_box(), self.canvas_widget, self.status, *self._extra_widgets(), self.output]
             if not self.live:
                 children.append(self.notice)
+            # The presenter rule travels with the widget (a <style> applies wherever it sits in the page).
+            children.append(ipywidgets.HTML(_PRESENTER_CSS, layout=ipywidgets.Layout(display="none")))
             self._layout = ipywidgets.VBox(children)
             self._layout.add_class("lecture-widget")
+            if self._presenter:
+                self._layout.add_class(PRESENTER_CLASS)
         return self._layout
 
     def _front_end_pending(self) -> bool:
@@ -551,6 +562,8 @@ class Widget:
                             handle.set_color(cmap[c.lower()])
         self._style_scale = target
         self._presenter = on
+        if self._layout is not None:  # the controls: larger labels, readouts and handles
+            (self._layout.add_class if on else self._layout.remove_class)(PRESENTER_CLASS)
         self._restyle(on)
         self.relayout()
         if self._status_lines:

@@ -2,7 +2,8 @@
 
 The screenshots (test-artifacts/browser/presenter_*.png) are for a person to look at; the test checks
 what a projector needs and a browser can measure: the whole figure fits on the screen with JupyterLab's
-side bar closed, and no text in the figure is smaller than 1/45 of the screen height (16 px at 720).
+side bar closed, and no text in the figure or on its controls is smaller than 1/45 of the screen height
+(16 px at 720).
 """
 import json
 
@@ -39,7 +40,36 @@ def test_presenter_mode_explorer_at_1280x720(open_notebook, artifacts):
         "print(json.dumps({'min_px': min(sizes), 'median_px': sorted(sizes)[len(sizes) // 2],"
         " 'lines': sorted({round(float(l.get_linewidth()), 2) for ax in fig.axes for l in ax.get_lines()})}))")
     sizes = json.loads(out)
+    # The controls: labels, readouts and buttons as the browser lays them out.
+    controls_px = page.evaluate(
+        "() => [...document.querySelectorAll('.lecture-widget .widget-label, .lecture-widget .widget-readout,"
+        " .lecture-widget .jupyter-button')].filter(e => e.offsetParent !== null && e.innerText.trim())"
+        ".map(e => parseFloat(getComputedStyle(e).fontSize) * (e.currentCSSZoom || 1))")
+    assert controls_px, "no visible control labels found"
+    sizes["controls_min_px"] = min(controls_px)
     (artifacts / "presenter.json").write_text(json.dumps(dict(sizes, figure_box=box), indent=2))
     print(f"\npresenter mode at 1280x720: figure {box['width']:.0f} x {box['height']:.0f} px, "
-          f"text {sizes['min_px']:.1f} px and up (median {sizes['median_px']:.1f}), line widths {sizes['lines']}")
+          f"text {sizes['min_px']:.1f} px and up (median {sizes['median_px']:.1f}), controls "
+          f"{sizes['controls_min_px']:.1f} px and up, line widths {sizes['lines']}")
     assert sizes["min_px"] >= MIN_TEXT_PX, f"text of {sizes['min_px']:.1f} px in the figure is too small for a projector"
+    assert sizes["controls_min_px"] >= MIN_TEXT_PX, (
+        f"control labels of {sizes['controls_min_px']:.1f} px are too small for a projector")
+
+    # The enlarged (zoomed) controls still follow the mouse: drag the step slider's handle to the left.
+    handle = page.locator(".probe-step .noUi-handle")
+    handle.scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
+    track = page.locator(".probe-step .noUi-target").bounding_box()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    target_x = track["x"] + 0.5 * track["width"]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(target_x, y, steps=10)
+    page.mouse.up()
+    lab.wait_idle(settle_ms=300)
+    step, num_steps = json.loads(lab.kernel_eval(
+        "print(json.dumps([explorer.controls['step'].value, explorer.controls['num_steps'].value]))"))
+    moved = handle.bounding_box()
+    assert abs(moved["x"] + moved["width"] / 2 - target_x) <= 8, (moved, target_x)
+    assert abs(step / num_steps - 0.5) <= 0.05, f"dragged to the middle of the track, the step is {step} of {num_steps}"
