@@ -233,6 +233,7 @@ class Widget:
         self._pending_full = False
         self._needs_layout = True
         self._layout = None
+        self._css = None
         self._image = None
         self._style_scale = PRESENTER_FONT_SCALE if _STATE["presenter"] else 1.0
         self._presenter = _STATE["presenter"]
@@ -445,7 +446,8 @@ class Widget:
             if not self.live:
                 children.append(self.notice)
             # The presenter rule travels with the widget (a <style> applies wherever it sits in the page).
-            children.append(ipywidgets.HTML(_PRESENTER_CSS, layout=ipywidgets.Layout(display="none")))
+            self._css = ipywidgets.HTML(_PRESENTER_CSS, layout=ipywidgets.Layout(display="none"))
+            children.append(self._css)
             self._layout = ipywidgets.VBox(children)
             self._layout.add_class("lecture-widget")
             if self._presenter:
@@ -512,7 +514,7 @@ class Widget:
             plt.close(self.fig)
         for c in self.controls.values():
             c.close()
-        for w in (self.output, self.status, self.notice, self._image, self._layout):
+        for w in (self.output, self.status, self.notice, self._image, self._css, self._layout):
             if w is not None:
                 w.close()
 
