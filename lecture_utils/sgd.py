@@ -42,9 +42,9 @@ __all__ = [
 # Lecture 03: deterministic gradient descent in one or a few dimensions
 # ---------------------------------------------------------------------------------------------------------
 def with_bounds(surface, bounds):
-    """The same surface (same value, gradient and Hessian functions) with another plotting box (lecture 03).
+    """The same surface with another plotting box: :meth:`lecture_utils.surfaces.Surface.with_bounds`, kept
+    here under its earlier name (call the method in new code).
 
-    Used where descent leaves a registered surface's default box, e.g. ``x_plus_sin`` runs towards ``-pi``.
     Example: ``with_bounds(surfaces.get("x_plus_sin"), [(-4.5, 3.5)])``
     """
     from .surfaces import Surface
