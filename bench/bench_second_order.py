@@ -15,8 +15,9 @@ import time
 import numpy as np
 import scipy.optimize
 
-from lecture_utils import newton, surfaces
-from lecture_utils.methods import rosenbrock_nd, run_method
+from lecture_utils import surfaces
+from lecture_utils.second_order import newton
+from lecture_utils.second_order.methods import rosenbrock_nd, run_method
 
 CASES = [("rosenbrock", (-1.2, 1.0)), ("rosenbrock", (2.0, -0.5)), ("beale", (1.0, 1.0)), ("beale", (2.0, 2.0)),
          ("himmelblau", (1.0, 1.0)), ("himmelblau", (-4.0, 4.0)), ("six_hump_camel", (1.5, 0.5)),

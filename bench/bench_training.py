@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from lecture_utils import data, get_device, nets, optim, set_seed, train
+from lecture_utils import get_device, optim, set_seed
+from lecture_utils.training import data, nets, train
 
 
 def make_net(seed: int):

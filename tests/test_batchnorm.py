@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import data, nets, optim, train
-from lecture_utils.batchnorm import BatchNorm1d, batch_norm_backward, batch_norm_forward
+from lecture_utils import optim
+from lecture_utils.training import data, nets, train
+from lecture_utils.training.batchnorm import BatchNorm1d, batch_norm_backward, batch_norm_forward
 
 
 def random_inputs(shape, seed=0):
@@ -47,7 +48,7 @@ def test_backward_by_hand_equals_autograd(shape):
 
 def test_backward_passes_gradcheck():
     x, gamma, beta = random_inputs((6, 3), seed=2)
-    from lecture_utils.batchnorm import BatchNormFunction
+    from lecture_utils.training.batchnorm import BatchNormFunction
 
     args = (x.requires_grad_(True), gamma.requires_grad_(True), beta.requires_grad_(True), 1e-5)
     assert torch.autograd.gradcheck(BatchNormFunction.apply, args)

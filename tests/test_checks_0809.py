@@ -85,7 +85,7 @@ def kd(s, y, t, tau, lam):
 
 def test_distillation_right_answer_passes():
     assert lecture08.check_distillation_loss(kd) is True
-    from lecture_utils import distillation
+    from lecture_utils.training import distillation
 
     assert lecture08.check_distillation_loss(lambda s, y, t, tau, lam: distillation.distillation_loss(
         s, y, t, tau, lam)) is True

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import curriculum, data, nets, train
+from lecture_utils.training import curriculum, data, nets, train
 
 
 def test_ranks_follow_the_difficulty_order():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import data, nets, optim, set_seed, train
+from lecture_utils import optim, set_seed
+from lecture_utils.training import data, nets, train
 from widgets.dashboard import TrainingDashboard
 
 

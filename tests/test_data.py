@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import data
 from lecture_utils.datasets import load_digits
+from lecture_utils.training import data
 
 
 def test_digits_wraps_load_digits_exactly():

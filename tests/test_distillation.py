@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils import data, distillation, nets, train
+from lecture_utils.training import data, distillation, nets, train
 
 
 def numpy_formula(s, y, t, tau, lam, tau_squared):

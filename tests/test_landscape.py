@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils import data, landscape, nets, optim, set_seed
+from lecture_utils import optim, set_seed
+from lecture_utils.training import data, landscape, nets
 
 
 def reference_probe(net, X, y, etas):

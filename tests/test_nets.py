@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils import nets
+from lecture_utils.training import nets
 
 
 def manual_mlp(net, x, *, train_mode):

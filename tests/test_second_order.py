@@ -11,8 +11,9 @@ import scipy.optimize
 import scipy.sparse.linalg
 import torch
 
-from lecture_utils import cg, linesearch, newton, quasi_newton, surfaces
-from lecture_utils.methods import rosenbrock_nd, run_method
+from lecture_utils import surfaces
+from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
+from lecture_utils.second_order.methods import rosenbrock_nd, run_method
 
 
 def random_spd(n, kappa, rng):

@@ -1,4 +1,4 @@
-"""lecture_utils.init (lecture 05): schemes equal torch.nn.init draw for draw; statistics across depth."""
+"""lecture_utils.training.init (lecture 05): schemes equal torch.nn.init draw for draw; statistics across depth."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lecture_utils import init
+from lecture_utils.training import init
 
 
 @pytest.mark.parametrize("scheme, reference", [

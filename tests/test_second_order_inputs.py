@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from lecture_utils import cg, linesearch, newton, optim, quasi_newton, surfaces
-from lecture_utils.methods import FIRST_ORDER, SECOND_ORDER, is_quadratic, names, run_method
+from lecture_utils import optim, surfaces
+from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
+from lecture_utils.second_order.methods import FIRST_ORDER, SECOND_ORDER, is_quadratic, names, run_method
 
 ROSEN = surfaces.get("rosenbrock")
 
@@ -99,7 +100,7 @@ def test_higher_dimensional_surfaces_work_and_skip_dense_matrices_when_large():
 def test_rosenbrock_nd_matches_autograd_and_the_2d_surface():
     import torch
 
-    from lecture_utils.methods import rosenbrock_nd
+    from lecture_utils.second_order.methods import rosenbrock_nd
 
     s = rosenbrock_nd(6)
     X = np.random.default_rng(0).uniform(-2, 2, size=(4, 6))

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from lecture_utils import quasi_newton, surfaces
+from lecture_utils import surfaces
+from lecture_utils.second_order import quasi_newton
 from widgets.second_order import (DEFAULT_STARTS, RACE_METHODS, QuasiNewtonEllipses, SecondOrderRace,
                                   contour_levels, ellipse, race_trajectories)
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils import data, nets, optim, set_seed, train
+from lecture_utils import optim, set_seed
+from lecture_utils.training import data, nets, train
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Live training curves for several configurations side by side (batch norm on/off, two optimizers, ...).
 
 Introduced in lecture 07 and reused in 08. Each configuration is a factory that builds a fresh ``(net, opt)``
-pair; the dashboard trains all of them with :func:`lecture_utils.train.fit`, one record of each in turn, and
+pair; the dashboard trains all of them with :func:`lecture_utils.training.train.fit`, one record of each in turn, and
 draws loss (train solid, test dashed, log scale) and test accuracy against epochs as the records arrive.
 
 Two ways to run it:
@@ -29,8 +29,9 @@ import time
 import ipywidgets
 import numpy as np
 
-from lecture_utils import set_seed, train
+from lecture_utils import set_seed
 from lecture_utils._validate import check_int
+from lecture_utils.training import train
 
 from .base import Widget, callback, color, int_slider
 
@@ -64,10 +65,10 @@ class TrainingDashboard(Widget):
 
     Args:
         configs: ``{label: factory}`` where ``factory()`` returns ``(net, opt)`` or ``(net, opt, fit_kwargs)``
-            (``opt`` in any form :func:`lecture_utils.train.fit` accepts; ``fit_kwargs`` e.g.
+            (``opt`` in any form :func:`lecture_utils.training.train.fit` accepts; ``fit_kwargs`` e.g.
             ``{"lr_schedule": ...}``). Each factory is called right after ``set_seed(seed)``, so configurations
             that build the same architecture start from the same weights.
-        data: a :class:`lecture_utils.data.Dataset` (or anything ``fit`` accepts).
+        data: a :class:`lecture_utils.training.data.Dataset` (or anything ``fit`` accepts).
         epochs: initial value of the *epochs* slider (1 to 100).
         batch_size: minibatch size for every configuration.
         eval_every: record (and draw) every this many steps instead of once per epoch.
@@ -75,7 +76,7 @@ class TrainingDashboard(Widget):
         device: where to train (``None`` = :func:`lecture_utils.get_device`).
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
-        history: ``{label: lecture_utils.train.History}`` of the last run.
+        history: ``{label: lecture_utils.training.train.History}`` of the last run.
         fig, controls (``epochs``, ``start``, ``stop``), status (device and the latest metrics).
     Example: ``dash = TrainingDashboard({"SGD": lambda: (net_a, optim.SGD(lr=0.1))}, data.digits()); dash.run()``
     """

@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 
 from lecture_utils import optim, surfaces
-from lecture_utils.methods import run_method
+from lecture_utils.second_order.methods import run_method
 
 from .base import Widget, callback, color, int_slider, log_slider, play_controls
 

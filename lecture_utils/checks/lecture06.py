@@ -1,7 +1,7 @@
 """Checkers for the exercises of lecture 06 (Newton, conjugate gradients, BFGS).
 
 Each checker compares the student's function with a reference (``numpy.linalg.solve``, the course's
-:mod:`lecture_utils.cg` and :mod:`lecture_utils.quasi_newton`) on a few inputs and on a mismatch raises
+:mod:`lecture_utils.second_order.cg` and :mod:`lecture_utils.second_order.quasi_newton`) on a few inputs and on a mismatch raises
 :class:`~lecture_utils.checks.CheckFailed` naming the input, the expected and the received value, with a hint
 when the answer matches a typical mistake. Example::
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quasi_newton import bfgs_update
+from ..second_order.quasi_newton import bfgs_update
 from ._core import CheckFailed, expect_close, passed, try_call
 from .lecture05 import _as_array, match_mistake
 

@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-from ._runner import Recorder, SecondOrderTrajectory, check_surface
-from ._validate import check_array, check_choice, check_int, check_real
+from .._validate import check_array, check_choice, check_int, check_real
+from ..surfaces import Surface
 from .linesearch import armijo, fail_by_reason
-from .surfaces import Surface
+from .recorder import Recorder, SecondOrderTrajectory, check_surface
 
 __all__ = ["VARIANTS", "newton_direction", "run_newton", "gaussian_elimination", "time_solve"]
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._runner import Recorder, SecondOrderTrajectory, check_surface
-from ._validate import check_choice, check_int, check_real
+from .._validate import check_choice, check_int, check_real
+from ..surfaces import Surface
 from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
-from .surfaces import Surface
+from .recorder import Recorder, SecondOrderTrajectory, check_surface
 
 __all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian"]
 
@@ -84,7 +84,7 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
             (None): when ``d <= 10`` and the array stays under 32 MB. The last ``M`` is always in
             ``extras["inv_hessian_final"]`` ``(B, d, d)``.
     Returns:
-        a trajectory (see :class:`~lecture_utils._runner.SecondOrderTrajectory`).
+        a trajectory (see :class:`~lecture_utils.second_order.recorder.SecondOrderTrajectory`).
     Example: ``bfgs(surfaces.get("beale"), [1.0, 1.0], 100).status()``
     """
     check_surface(surface)

@@ -6,7 +6,7 @@ can offer one dropdown over GD, momentum, Adam, Newton, CG, BFGS and L-BFGS.
 Example::
 
     from lecture_utils import surfaces
-    from lecture_utils.methods import run_method
+    from lecture_utils.second_order.methods import run_method
     s = surfaces.get("rosenbrock")
     trajs = [run_method(m, s, [-1.2, 1.0], 200) for m in ("momentum", "newton", "cg", "bfgs", "lbfgs")]
 """
@@ -16,9 +16,10 @@ import inspect
 
 import numpy as np
 
-from . import cg, linesearch, newton, optim, quasi_newton
-from ._validate import check_choice, check_int
-from .surfaces import CriticalPoint, Surface
+from .. import optim
+from .._validate import check_choice, check_int
+from ..surfaces import CriticalPoint, Surface
+from . import cg, linesearch, newton, quasi_newton
 
 __all__ = ["FIRST_ORDER", "SECOND_ORDER", "names", "run_method", "is_quadratic", "rosenbrock_nd"]
 

@@ -13,7 +13,7 @@ difficulty score per example (lower = easier) defines the weights:
 - ``"random"``: the baseline, uniform weights from the start.
 
 :func:`curriculum_order` turns a kind into an ``order(epoch, n, generator)`` callable for
-:func:`lecture_utils.train.fit`. Every kind yields ``n`` indices per epoch (drawing from the current pool with
+:func:`lecture_utils.training.train.fit`. Every kind yields ``n`` indices per epoch (drawing from the current pool with
 fresh permutations as often as needed), so every run takes the same number of steps and the learning curves
 compare equal compute.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._validate import check_array, check_choice, check_int, check_real
+from .._validate import check_array, check_choice, check_int, check_real
 
 __all__ = ["KINDS", "difficulty_ranks", "curriculum_lambda", "example_weights", "weights_entropy",
            "curriculum_order"]
@@ -97,7 +97,7 @@ def weights_entropy(weights) -> float:
 
 def curriculum_order(difficulty, kind: str = "easy_to_hard", *, ramp_epochs: int = 5,
                      start_fraction: float = 0.25, sharpness: float = 5.0):
-    """An ``order(epoch, n, generator) -> LongTensor`` for :func:`lecture_utils.train.fit` that follows a curriculum.
+    """An ``order(epoch, n, generator) -> LongTensor`` for :func:`lecture_utils.training.train.fit` that follows a curriculum.
 
     Each epoch returns ``n`` training indices: for the pool kinds, fresh random permutations of the current pool
     concatenated and cut to ``n``; for ``stochastic``, ``n`` draws with replacement with probabilities

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_int, check_real
+from .._validate import check_int, check_real
 from .data import Dataset
 from .nets import main_output
 
@@ -55,7 +55,7 @@ def make_optimizer(opt, params, **opt_kwargs) -> torch.optim.Optimizer:
     Returns:
         A ``torch.optim.Optimizer``. Example: ``make_optimizer(torch.optim.SGD, net.parameters(), lr=0.1)``
     """
-    from . import optim as our_optim
+    from .. import optim as our_optim
 
     if isinstance(opt, torch.optim.Optimizer):
         if opt_kwargs:
@@ -136,7 +136,7 @@ def _unpack(data):
         return data.X_train, data.y_train, data.X_test, data.y_test
     if isinstance(data, (tuple, list)) and len(data) in (2, 4):
         return tuple(data) if len(data) == 4 else (data[0], data[1], None, None)
-    raise TypeError("data must be a lecture_utils.data.Dataset, (X_train, y_train, X_test, y_test) or "
+    raise TypeError("data must be a lecture_utils.training.data.Dataset, (X_train, y_train, X_test, y_test) or "
                     f"(X_train, y_train); got {type(data).__name__}")
 
 
@@ -198,7 +198,7 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
 
     Args:
         net: a ``torch.nn.Module``; it is moved to ``device``; its train/eval mode is restored at the end.
-        data: a :class:`lecture_utils.data.Dataset`, ``(X_train, y_train, X_test, y_test)`` or ``(X, y)``.
+        data: a :class:`lecture_utils.training.data.Dataset`, ``(X_train, y_train, X_test, y_test)`` or ``(X, y)``.
         opt: optimizer in any form :func:`make_optimizer` accepts (e.g. ``optim.SGD(lr=0.1)``,
             ``torch.optim.Adam`` with ``opt_kwargs={"lr": 1e-3}``, ``"momentum"``, or a built instance).
         epochs: passes over the training data.
@@ -234,7 +234,7 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
         dict per record (see above).
     Example: ``for rec in fit(net, data.digits(), optim.Adam(lr=1e-3), epochs=3): print(rec["test_acc"])``
     """
-    from .device import get_device
+    from ..device import get_device
 
     epochs = check_int("epochs", epochs, low=0)
     batch_size = check_int("batch_size", batch_size, low=1)

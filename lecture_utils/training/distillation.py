@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_real
+from .._validate import check_real
 
 __all__ = ["soft_targets", "soft_cross_entropy", "distillation_loss", "DistillationLoss", "teacher_logits"]
 
@@ -96,7 +96,7 @@ def teacher_logits(teacher, X, batch_size: int = 4096):
 
 
 class DistillationLoss:
-    """A loss for :func:`lecture_utils.train.fit` that distils precomputed teacher logits into the student.
+    """A loss for :func:`lecture_utils.training.train.fit` that distils precomputed teacher logits into the student.
 
     ``train.fit`` passes the indices of each minibatch into the training set (``idx``), which pick the matching
     rows of ``teacher_logits_train``.

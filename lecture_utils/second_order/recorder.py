@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_int, check_real
-from .optim import Trajectory
-from .surfaces import Surface
+from .._validate import check_int, check_real
+from ..optim import Trajectory
+from ..surfaces import Surface
 
 __all__ = ["SecondOrderTrajectory", "Recorder", "start_points", "check_surface"]
 

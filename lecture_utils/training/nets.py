@@ -6,7 +6,7 @@ Introduced in lecture 07 (batch norm) and used in 08 (auxiliary heads, skip conn
 Output convention: ``net(X)`` returns the logits ``(n, out_dim)``. With ``aux_heads=True`` it returns a tuple
 ``(logits, aux_logits)`` where ``aux_logits`` is a list with one ``(n, out_dim)`` tensor per auxiliary head,
 lowest layer first, in training and in eval mode alike. :func:`main_output` picks the logits out of either form,
-and :func:`lecture_utils.train.fit` adds ``aux_weight`` times the mean auxiliary loss to the training loss.
+and :func:`lecture_utils.training.train.fit` adds ``aux_weight`` times the mean auxiliary loss to the training loss.
 
 Example::
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int
+from .._validate import check_choice, check_int
 
 __all__ = ["MLP", "SmallCNN", "main_output", "count_parameters", "init_weights", "ACTIVATIONS", "INITS",
            "make_activation"]
@@ -88,7 +88,7 @@ class MLP(nn.Module):
         hidden: widths of the hidden layers, e.g. ``(64, 64)``; ``()`` gives a linear model.
         out_dim: number of outputs (classes, or regression targets).
         batch_norm: ``False``; ``True`` (``torch.nn.BatchNorm1d`` between each hidden Linear and its activation,
-            as Ioffe & Szegedy place it); or ``"ours"`` (the from-scratch :class:`lecture_utils.batchnorm.BatchNorm1d`).
+            as Ioffe & Szegedy place it); or ``"ours"`` (the from-scratch :class:`lecture_utils.training.batchnorm.BatchNorm1d`).
         skip: residual connections: each hidden layer after the first computes ``h + f(h)`` (a bias-free linear
             projection of ``h`` replaces ``h`` when the widths differ).
         aux_heads: a linear classifier on every hidden layer but the last; the forward pass then returns

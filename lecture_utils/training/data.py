@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from ._validate import check_int, check_real
+from .._validate import check_int, check_real
 
 __all__ = ["Dataset", "digits", "regression", "moons", "spirals", "blobs", "blob_margin", "standardize", "as_tensors"]
 
@@ -111,7 +111,7 @@ def _resolve_device(device):
         return "numpy"
     import torch
 
-    from .device import get_device
+    from ..device import get_device
 
     if device is None:
         return get_device()
@@ -199,7 +199,7 @@ def digits(split: float = 0.25, seed: int = 0, *, device=None, image: bool = Fal
         Dataset with ``X_train`` ``(n_train, 64)`` (or ``(n_train, 1, 8, 8)``) float32, ``y_train`` int64 in 0..9.
     Example: ``X, y, Xt, yt = data.digits(device="cpu")``
     """
-    from .datasets import load_digits
+    from ..datasets import load_digits
 
     X, y, Xt, yt = load_digits(split=split, seed=seed, flatten=True)
     ds = Dataset(X, y, Xt, yt, task="classification", num_classes=10, name="digits")

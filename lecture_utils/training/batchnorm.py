@@ -13,7 +13,7 @@ replace the batch ones.
 
 Example::
 
-    from lecture_utils.batchnorm import BatchNorm1d, batch_norm_forward, batch_norm_backward
+    from lecture_utils.training.batchnorm import BatchNorm1d, batch_norm_forward, batch_norm_backward
     y, cache = batch_norm_forward(x, gamma, beta)
     dx, dgamma, dbeta = batch_norm_backward(dy, cache)
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validate import check_int, check_real
+from .._validate import check_int, check_real
 
 __all__ = ["batch_norm_forward", "batch_norm_backward", "BatchNormFunction", "BatchNorm1d"]
 

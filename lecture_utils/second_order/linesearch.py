@@ -25,9 +25,9 @@ from typing import Callable
 
 import numpy as np
 
-from ._runner import Recorder, SecondOrderTrajectory, check_surface
-from ._validate import check_choice, check_int, check_real
-from .surfaces import Surface
+from .._validate import check_choice, check_int, check_real
+from ..surfaces import Surface
+from .recorder import Recorder, SecondOrderTrajectory, check_surface
 
 __all__ = ["LineSearchResult", "exact_quadratic", "armijo", "strong_wolfe", "search", "quadratic_params",
            "steepest_descent", "LINE_SEARCHES"]

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._validate import check_choice, check_int, check_real
+from .._validate import check_choice, check_int, check_real
 
 __all__ = ["SCHEMES", "uniform_bound", "weight_std", "init_weight_", "initialize", "activation_stats",
            "deep_mlp"]

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._runner import Recorder, SecondOrderTrajectory, check_surface
-from ._validate import check_array, check_choice, check_int, check_real
-from .linesearch import (LINE_SEARCHES, check_wolfe_constants, fail_by_reason, initial_step_guess,
-                         quadratic_params, search)
-from .surfaces import Surface
+from .._validate import check_array, check_choice, check_int, check_real
+from ..surfaces import Surface
+from .linesearch import (LINE_SEARCHES, check_wolfe_constants, fail_by_reason, initial_step_guess, quadratic_params,
+                         search)
+from .recorder import Recorder, SecondOrderTrajectory, check_surface
 
 __all__ = ["CGResult", "check_spd", "linear_cg", "nonlinear_cg", "BETAS"]
 

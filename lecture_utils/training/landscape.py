@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._validate import check_array, check_int
+from .._validate import check_array, check_int
 from .nets import main_output
 
 __all__ = ["DEFAULT_ETAS", "Probe", "probe", "Trace", "track", "layer_input_percentiles"]
@@ -132,7 +132,7 @@ class Trace:
         losses: ``(T, E)`` loss after a step of size eta along the negative gradient.
         grad_diffs: ``(T, E)`` gradient change after that step.
         beta: ``(T,)`` effective beta-smoothness.
-        records: the training records of :func:`lecture_utils.train.fit` (one per epoch).
+        records: the training records of :func:`lecture_utils.training.train.fit` (one per epoch).
     """
 
     steps: np.ndarray
@@ -156,14 +156,14 @@ class Trace:
 
 def track(net: torch.nn.Module, data, opt, epochs: int = 3, batch_size: int = 64, *, etas=DEFAULT_ETAS,
           measure_every: int = 10, probe_size: int | None = None, seed: int = 0, loss=None, **fit_kwargs) -> Trace:
-    """Train ``net`` with :func:`lecture_utils.train.fit` and :func:`probe` it every ``measure_every`` steps.
+    """Train ``net`` with :func:`lecture_utils.training.train.fit` and :func:`probe` it every ``measure_every`` steps.
 
     Each probe uses a fresh minibatch of ``probe_size`` training examples drawn with its own generator seeded
     by ``seed`` (the training order is seeded by ``seed`` too), so two calls with the same seed and the same
     initial net give identical traces.
 
     Args:
-        net, data, opt, epochs, batch_size: as in :func:`lecture_utils.train.fit`.
+        net, data, opt, epochs, batch_size: as in :func:`lecture_utils.training.train.fit`.
         etas: step sizes of each probe.
         measure_every: steps between probes (a probe is also taken before the first step).
         probe_size: examples in each probe batch (default ``batch_size``).
@@ -224,7 +224,7 @@ def layer_input_percentiles(net: torch.nn.Module, X, layer: int, q=(15, 50, 85),
     """Percentiles of the inputs of one hidden layer's activation (Ioffe & Szegedy's Figure 1).
 
     Args:
-        net: an :class:`lecture_utils.nets.MLP` (anything with ``hidden_inputs(X)``).
+        net: an :class:`lecture_utils.training.nets.MLP` (anything with ``hidden_inputs(X)``).
         X: inputs ``(n, ...)``, e.g. a fixed batch of test images.
         layer: index of the hidden layer (0 = first; negative counts from the last).
         q: percentiles in ``[0, 100]``.
