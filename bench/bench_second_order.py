@@ -17,7 +17,7 @@ import scipy.optimize
 
 from lecture_utils import surfaces
 from lecture_utils.second_order import newton
-from lecture_utils.second_order.methods import rosenbrock_nd, run_method
+from lecture_utils.second_order.methods import run_method
 
 CASES = [("rosenbrock", (-1.2, 1.0)), ("rosenbrock", (2.0, -0.5)), ("beale", (1.0, 1.0)), ("beale", (2.0, 2.0)),
          ("himmelblau", (1.0, 1.0)), ("himmelblau", (-4.0, 4.0)), ("six_hump_camel", (1.5, 0.5)),
@@ -29,7 +29,7 @@ def make_surface(name):
     if name == "quadratic_k100":
         return surfaces.get("quadratic", kappa=100, angle=0.4)
     if name == "rosenbrock_4d":
-        return rosenbrock_nd(4)
+        return surfaces.get("rosenbrock_nd", n=4)
     return surfaces.get(name)
 
 

@@ -66,3 +66,37 @@ def check_array(name: str, value, *, ndim=None, allow_nan=False):
     if not allow_nan and np.isnan(arr).any():
         raise ValueError(f"{name} must not contain NaN")
     return arr
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """``value`` (numbers, a list, a numpy array or a torch tensor, even one that requires grad) as a float64
+    array. Complex numbers raise ``TypeError`` (their imaginary part would be dropped); so does anything else
+    that is not numbers."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor: never keep its graph
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from exc
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers, got complex values {arr.ravel()[:3].tolist()}")
+    try:
+        return np.array(arr, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}") from exc
+
+
+def as_points(value, dim: int, name: str = "x0", *, what: str = "") -> np.ndarray:
+    """``value`` as a ``(B, dim)`` float array of finite points: a ``(dim,)`` point becomes ``B = 1``, and a
+    single number is one point when ``dim == 1``. ``what`` names the space in errors (a surface, say)."""
+    X = as_float_array(name, value)
+    where = f" for {what}" if what else ""
+    if X.ndim == 0 and dim == 1:
+        X = X.reshape(1, 1)
+    elif X.ndim == 1 and X.shape[0] == dim:
+        X = X[None, :]
+    elif not (X.ndim == 2 and X.shape[1] == dim and X.shape[0] >= 1):
+        raise ValueError(f"{name} must have shape ({dim},) or (B, {dim}){where}, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} must be finite: it contains NaN or infinity")
+    return X

@@ -28,15 +28,10 @@ import numpy as np
 
 from ._validate import check_array, check_int, check_real
 from .optim import Optimizer, Trajectory, run
-from .surfaces import Surface
+from .surfaces import Surface, as_surface
 
 __all__ = ["random_search", "evolution_strategy", "genetic_algorithm", "particle_swarm", "evaluations_to_target",
            "gradient_descent_evaluations", "METHODS"]
-
-
-def _check_surface(surface):
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
 
 
 def _box(surface, bounds):
@@ -111,14 +106,14 @@ class _Recorder:
 
 
 def _common(surface, num_runs, seed, keep_population, target):
-    _check_surface(surface)
+    surface = as_surface(surface)
     num_runs = check_int("num_runs", num_runs, low=1)
     if seed is not None and not isinstance(seed, np.random.Generator):
         seed = check_int("seed", seed, low=0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     keep = surface.dim <= 3 if keep_population is None else bool(keep_population)
     target = check_real("target", target, allow_none=True)
-    return num_runs, rng, _Recorder(surface, num_runs, keep, target)
+    return surface, num_runs, rng, _Recorder(surface, num_runs, keep, target)
 
 
 def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *, bounds=None, num_runs: int = 1,
@@ -138,7 +133,7 @@ def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *
         :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
     Example: ``random_search(surfaces.get("rastrigin"), num_iters=99, batch_size=10, seed=0)``
     """
-    num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
+    surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_iters = check_int("num_iters", num_iters, low=0)
     batch_size = check_int("batch_size", batch_size, low=1)
     lo, hi = _box(surface, bounds)
@@ -176,7 +171,7 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
         ``(T, B, d)`` record the step size and the mean.
     Example: ``evolution_strategy(surfaces.get("himmelblau"), [0.0, 0.0], num_iters=60, seed=0)``
     """
-    num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
+    surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_iters = check_int("num_iters", num_iters, low=0)
     d = surface.dim
     lam = check_int("pop_size", pop_size, low=2, allow_none=True) or max(6, 4 + int(3 * math.log(d)))
@@ -247,7 +242,7 @@ def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40,
         :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
     Example: ``genetic_algorithm(surfaces.get("rastrigin"), num_iters=60, pop_size=40, seed=0)``
     """
-    num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
+    surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_iters = check_int("num_iters", num_iters, low=0)
     pop_size = check_int("pop_size", pop_size, low=2)
     num_elite = check_int("num_elite", num_elite, low=0, high=pop_size - 1)
@@ -306,7 +301,7 @@ def particle_swarm(surface: Surface, num_particles: int = 30, num_iters: int = 5
         :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
     Example: ``particle_swarm(surfaces.get("rastrigin"), num_particles=40, num_iters=80, seed=1)``
     """
-    num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
+    surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_particles = check_int("num_particles", num_particles, low=1)
     num_iters = check_int("num_iters", num_iters, low=0)
     inertia = check_real("inertia", inertia, low=0.0)
@@ -376,7 +371,7 @@ def gradient_descent_evaluations(surface: Surface, opt: Optimizer, x0, target: f
 
     Example: ``gradient_descent_evaluations(s, optim.SGD(lr=0.1), x0, target=1e-3)["gradient_evals"]``
     """
-    _check_surface(surface)
+    surface = as_surface(surface)
     target = check_real("target", target)
     max_steps = check_int("max_steps", max_steps, low=1)
     # Run 64 steps, then 128, 256, ... from scratch until the target is reached (at most twice the work of

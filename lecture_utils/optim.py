@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 
 from ._validate import check_int, check_real
-from .surfaces import Surface
+from .surfaces import Surface, as_surface
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Trajectory", "run", "clip_by_norm",
@@ -387,31 +387,13 @@ def _rowsum(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _as_start_points(surface: Surface, x0) -> np.ndarray:
-    try:
-        X = np.array(x0, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"x0 must be numbers of shape ({surface.dim},) or (B, {surface.dim}), "
-                        f"got {type(x0).__name__}") from None
-    if X.ndim == 0 and surface.dim == 1:
-        X = X.reshape(1, 1)
-    elif X.ndim == 1 and X.shape[0] == surface.dim:
-        X = X[None, :]
-    elif not (X.ndim == 2 and X.shape[1] == surface.dim and X.shape[0] >= 1):
-        raise ValueError(f"x0 must have shape ({surface.dim},) or (B, {surface.dim}) for surface "
-                         f"{surface.name!r} of dimension {surface.dim}, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("x0 must be finite: it contains NaN or infinity")
-    return X
-
-
 def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm: float | None = None,
         clip_value: float | None = None, lr_schedule: Callable[[float, int], float] | None = None,
         tol: float = 1e-5, grad_noise: float = 0.0, seed: int | None = None) -> Trajectory:
     """Run ``opt`` on ``surface`` from one or many start points at once.
 
     Args:
-        surface: a :class:`~lecture_utils.surfaces.Surface`.
+        surface: a :class:`~lecture_utils.surfaces.Surface` or a registered surface name.
         opt: an :class:`Optimizer` (its hyperparameters; the state lives here).
         x0: start point(s), shape ``(d,)`` or ``(B, d)``.
         num_steps: number of updates, at least 1.
@@ -426,8 +408,7 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
     Returns:
         a :class:`Trajectory`; diverged points stop moving and are reported in ``diverged_at``.
     """
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
+    surface = as_surface(surface)
     if not isinstance(opt, Optimizer):
         raise TypeError(f"opt must be a lecture_utils.optim optimizer (SGD, Adagrad, RMSprop, Adam, AdamW, ...), "
                         f"got {type(opt).__name__}")
@@ -438,7 +419,7 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
     grad_noise = check_real("grad_noise", grad_noise, low=0.0)
     if lr_schedule is not None and not callable(lr_schedule):
         raise TypeError(f"lr_schedule must be a callable schedule(base_lr, step), got {type(lr_schedule).__name__}")
-    X = _as_start_points(surface, x0)
+    X = surface.start_points(x0)
     B, d = X.shape
     rng = np.random.default_rng(seed) if grad_noise else None
 
@@ -455,8 +436,8 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
     with np.errstate(all="ignore"):
         x = X.copy()
         for t in range(num_steps + 1):
-            f = surface._value(x).reshape(B)
-            g = surface._grad(x).reshape(B, d)
+            f = surface.value_batch(x)
+            g = surface.grad_batch(x)
             # One pass over the columns instead of axis reductions: d is small and B is large here.
             gn2 = _rowsum(g * g)
             finite = np.isfinite(f + _rowsum(x) + gn2)

@@ -2,8 +2,11 @@
 
 Introduced in lecture 01 and used by every lecture after it. A :class:`Surface` maps ``x`` of shape ``(d,)``
 or ``(B, d)`` to values ``()`` / ``(B,)``, gradients ``(d,)`` / ``(B, d)`` and Hessians ``(d, d)`` /
-``(B, d, d)``, all float64. The registered surfaces have hand-derived gradients and Hessians; surfaces built
-from a torch function or a typed formula get theirs from autograd.
+``(B, d, d)``, all float64. This module holds the class, the registry of named surfaces (:func:`get`,
+:func:`names`; their definitions, with hand-derived gradients and Hessians, are in
+:mod:`lecture_utils.named_surfaces`), quadratics in any dimension, and :func:`as_surface`, which every entry
+point of the course calls on its ``surface`` argument. Surfaces from a typed formula or a torch function are
+in :mod:`lecture_utils.custom_surfaces`.
 
 Example::
 
@@ -11,17 +14,18 @@ Example::
 """
 from __future__ import annotations
 
-import ast
+import importlib
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ._validate import check_real
+from ._validate import as_points, check_real
 
 __all__ = [
-    "Surface", "CriticalPoint", "get", "names", "describe", "negate", "from_function", "from_expression",
+    "Surface", "CriticalPoint", "as_surface", "check_bounds", "get", "names", "describe", "register", "cols",
     "from_quadratic", "quadratic",
 ]
 
@@ -46,11 +50,20 @@ class Surface:
         formula: human-readable formula for titles.
         known_points: ``[(point, kind), ...]`` critical points known in closed form; the rest are found
             numerically on first use of :attr:`critical_points`.
+        search: False when ``known_points`` are all the critical points in the box (a quadratic, a function in
+            many dimensions where a grid search is out of reach): no numerical search is made.
         search_grid: points per axis for the numerical search of critical points.
+        params: the parameters the surface was built with (``get("rosenbrock", b=10).params``).
+
+    Hot loops (``optim.run``, the second-order methods) call :meth:`value_batch` and :meth:`grad_batch`, which
+    skip the shape handling of :meth:`value` and :meth:`grad`.
+    Example: ``Surface("bowl", 2, [(-2, 2), (-2, 2)], lambda X: (X ** 2).sum(1), lambda X: 2 * X,
+    lambda X: np.broadcast_to(2 * np.eye(2), (len(X), 2, 2)), known_points=[((0, 0), "minimum")], search=False)``
     """
 
     def __init__(self, name: str, dim: int, bounds, value_fn: Callable, grad_fn: Callable, hess_fn: Callable,
-                 *, formula: str = "", known_points=(), search_grid: int | None = None, params=None):
+                 *, formula: str = "", known_points=(), search: bool = True, search_grid: int | None = None,
+                 params=None):
         self.name = name
         self.dim = int(dim)
         self.bounds = tuple((float(lo), float(hi)) for lo, hi in bounds)
@@ -61,6 +74,7 @@ class Surface:
         self.formula = formula or name
         self.params = dict(params or {})
         self._known = [(np.asarray(p, dtype=float), k) for p, k in known_points]
+        self._search = bool(search)
         self._search_grid = search_grid or (2001 if self.dim == 1 else 61)
         self._critical = None
 
@@ -73,9 +87,63 @@ class Surface:
         Known critical points are kept; those found numerically are searched again inside the new box.
         Example: ``get("x_plus_sin").with_bounds([(-4.5, 3.5)])`` shows the flat point at ``-pi``.
         """
-        return Surface(self.name, self.dim, _check_bounds(bounds, self.dim), self._value, self._grad, self._hess,
-                       formula=self.formula, known_points=self._known, search_grid=self._search_grid,
-                       params=self.params)
+        return Surface(self.name, self.dim, check_bounds(bounds, self.dim), self._value, self._grad, self._hess,
+                       formula=self.formula, known_points=self._known, search=self._search,
+                       search_grid=self._search_grid, params=self.params)
+
+    def negated(self) -> "Surface":
+        """``-f``: maximizing ``f`` is minimizing ``-f`` (lecture 01). Maxima of ``f`` become minima."""
+        flip = {"minimum": "maximum", "maximum": "minimum"}
+        value, grad, hess = self._value, self._grad, self._hess
+        return Surface(f"-{self.name}", self.dim, self.bounds, lambda X: -value(X), lambda X: -grad(X),
+                       lambda X: -hess(X), formula=f"$-$({self.formula})",
+                       known_points=[(p, flip.get(k, k)) for p, k in self._known], search=self._search,
+                       search_grid=self._search_grid, params=self.params)
+
+    def observed(self, on_value: Callable) -> "Surface":
+        """The same surface, calling ``on_value(X)`` with every ``(B, d)`` batch of points where ``f`` is evaluated
+        (to count or record evaluations from outside the code under test). Example:
+        ``seen = []; s2 = s.observed(seen.append)``"""
+        value = self._value
+
+        def observed_value(X):
+            on_value(X)
+            return value(X)
+
+        return Surface(self.name, self.dim, self.bounds, observed_value, self._grad, self._hess,
+                       formula=self.formula, known_points=self._known, search=self._search,
+                       search_grid=self._search_grid, params=self.params)
+
+    @property
+    def known_points(self) -> list[tuple[np.ndarray, str]]:
+        """The critical points given in closed form, ``[(point (d,), kind), ...]`` (copies)."""
+        return [(p.copy(), k) for p, k in self._known]
+
+    # ---- batched entry points for hot loops ------------------------------------------------------------
+    def value_batch(self, X: np.ndarray) -> np.ndarray:
+        """``f`` at ``B`` points: ``X`` a float ``(B, d)`` array (not checked), returns ``(B,)``.
+
+        No shape handling and no ``np.errstate``: the caller decides what overflow means. Example:
+        ``s.value_batch(np.zeros((4, s.dim)))``
+        """
+        return np.asarray(self._value(X), dtype=float).reshape(X.shape[0])
+
+    def grad_batch(self, X: np.ndarray) -> np.ndarray:
+        """Gradients at ``B`` points: ``(B, d)`` in, ``(B, d)`` out (see :meth:`value_batch`)."""
+        return np.asarray(self._grad(X), dtype=float).reshape(X.shape[0], self.dim)
+
+    def hessian_batch(self, X: np.ndarray) -> np.ndarray:
+        """Hessians at ``B`` points: ``(B, d)`` in, ``(B, d, d)`` out (see :meth:`value_batch`)."""
+        return np.asarray(self._hess(X), dtype=float).reshape(X.shape[0], self.dim, self.dim)
+
+    def start_points(self, x0, name: str = "x0") -> np.ndarray:
+        """``x0`` as a ``(B, d)`` float array of finite start points (a ``(d,)`` point becomes ``B = 1``).
+
+        Raises ``TypeError`` for non-numbers (complex ones included, which would lose their imaginary part)
+        and ``ValueError`` for a wrong shape or a non-finite entry; messages name ``name``.
+        Example: ``get("rosenbrock").start_points([-1.2, 1.0]).shape  # (1, 2)``
+        """
+        return as_points(x0, self.dim, name, what=f"surface {self.name!r} of dimension {self.dim}")
 
     # ---- evaluation -------------------------------------------------------------------------------------
     def _batch(self, x):
@@ -175,23 +243,36 @@ class Surface:
             return "saddle"
         return "degenerate"
 
+    def newton_polish(self, X, num_steps: int = 5, *, max_step=None, box=None) -> np.ndarray:
+        """Newton steps ``x <- x - H^{-1} grad f`` from each row of ``X`` ``(B, d)``, towards the nearest critical
+        point of any kind. A tiny ridge keeps singular Hessians (inflection points, the monkey saddle)
+        solvable; ``max_step`` clips each step per coordinate; with ``box=(lo, hi)`` a row that stops being
+        finite restarts at ``lo``. Returns ``(B, d)``. Example: ``get("himmelblau").newton_polish([[3.1, 1.9]])``
+        """
+        X = np.array(X, dtype=float).reshape(-1, self.dim)
+        eye = np.eye(self.dim)
+        with np.errstate(all="ignore"):
+            for _ in range(num_steps):
+                step = np.linalg.solve(self.hessian_batch(X) + 1e-12 * eye, self.grad_batch(X)[..., None])[..., 0]
+                if max_step is not None:
+                    step = np.clip(step, -max_step, max_step)
+                X = X - step
+                if box is not None:
+                    X = np.where(np.isfinite(X), X, box[0])
+        return X
+
     def _find_critical_points(self):
+        if not self._search:
+            return [CriticalPoint(p, k, float(self.value(p))) for p, k in self._known]
         lo = np.array([b[0] for b in self.bounds])
         hi = np.array([b[1] for b in self.bounds])
         n = self._search_grid
         axes = [np.linspace(lo[i], hi[i], n) for i in range(self.dim)]
         X = np.stack([m.ravel() for m in np.meshgrid(*axes)], axis=1)
-        eye = np.eye(self.dim)
+        X = self.newton_polish(X, num_steps=80, max_step=hi - lo, box=(lo, hi))
         with np.errstate(all="ignore"):
-            for _ in range(80):
-                g = self.grad(X)
-                H = self.hessian(X)
-                # A tiny ridge keeps singular Hessians (inflection points, monkey saddle) solvable.
-                step = np.linalg.solve(H + 1e-12 * eye, g[..., None])[..., 0]
-                X = X - np.clip(step, -(hi - lo), hi - lo)
-                X = np.where(np.isfinite(X), X, lo)
-            g = self.grad(X)
-            f = self.value(X)
+            g = self.grad_batch(X)
+            f = self.value_batch(X)
         span = hi - lo
         ok = (np.all(np.isfinite(X), axis=1) & np.isfinite(f)
               & np.all((X >= lo - 1e-9 * span) & (X <= hi + 1e-9 * span), axis=1)
@@ -205,11 +286,7 @@ class Surface:
             if any(np.linalg.norm(p - c.point) < tol for c in found):
                 continue
             # Polish the rounded point with a few Newton steps before classifying it.
-            q = p.copy()
-            with np.errstate(all="ignore"):
-                for _ in range(5):
-                    q = q - np.linalg.solve(self.hessian(q).reshape(self.dim, self.dim) + 1e-12 * eye,
-                                            np.atleast_1d(self.grad(q)))
+            q = self.newton_polish(p[None, :], num_steps=5)[0]
             if not np.all(np.isfinite(q)) or np.linalg.norm(q - p) > tol:
                 q = p
             found.append(CriticalPoint(q, self.classify(q), float(self.value(q))))
@@ -218,79 +295,105 @@ class Surface:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The registry: hand-derived gradients and Hessians, tested against autograd and finite differences.
+# The registry of named surfaces.
 # ---------------------------------------------------------------------------------------------------------
 _REGISTRY: dict[str, tuple[Callable[..., Surface], str]] = {}
+_DIMS: dict[str, int] = {}
 
 
-def _register(name: str, summary: str):
+def register(name: str, summary: str):
+    """Decorator: register ``factory(**params) -> Surface`` under ``name`` with a one-line ``summary``."""
     def deco(factory):
         _REGISTRY[name] = (factory, summary)
         return factory
     return deco
 
 
-def _cols(*columns):
+def _registry() -> dict:
+    # The named surfaces register themselves when their module is first imported.
+    importlib.import_module(".named_surfaces", __package__)
+    return _REGISTRY
+
+
+def names(dim: int | None = None) -> list[str]:
+    """Names of all registered surfaces (of dimension ``dim`` if given), sorted. Example: ``names(dim=1)``"""
+    reg = _registry()
+    if dim is None:
+        return sorted(reg)
+    for n in reg:
+        if n not in _DIMS:
+            _DIMS[n] = reg[n][0]().dim
+    return sorted(n for n in reg if _DIMS[n] == dim)
+
+
+def describe() -> dict[str, str]:
+    """One-line summary of each registered surface, by name."""
+    reg = _registry()
+    return {n: reg[n][1] for n in sorted(reg)}
+
+
+def get(name: str, **params) -> Surface:
+    """The registered surface ``name``, built with optional parameters (``get("quadratic", kappa=100)``).
+
+    Raises ``ValueError`` naming the valid names for an unknown one.
+    """
+    reg = _registry()
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string, one of {', '.join(sorted(reg))}; got {type(name).__name__}")
+    if name not in reg:
+        raise ValueError(f"unknown surface {name!r}; valid names: {', '.join(sorted(reg))}")
+    factory = reg[name][0]
+    try:
+        return factory(**params)
+    except TypeError as exc:
+        allowed = list(inspect.signature(factory).parameters)
+        raise TypeError(f"surface {name!r} takes parameters {allowed or 'none'}; got {sorted(params)}") from exc
+
+
+def as_surface(surface, *, dim: int | None = None, name: str = "surface") -> Surface:
+    """``surface`` as a :class:`Surface`: a Surface is returned as is, a string is looked up with :func:`get`.
+
+    Args:
+        surface: a Surface or a registered name.
+        dim: the dimension the caller needs (None: any).
+        name: the argument's name in error messages.
+    Raises ``TypeError`` for anything else and ``ValueError`` for an unknown name or a wrong dimension, each
+    naming the argument and what is allowed. Example: ``as_surface("himmelblau", dim=2)``
+    """
+    if isinstance(surface, str):
+        allowed = names(dim)
+        if surface not in allowed:
+            what = f"a {dim}D surface name" if dim else "a surface name"
+            raise ValueError(f"{name} must be {what}, one of {', '.join(allowed)}, or a Surface; got {surface!r}")
+        return get(surface)
+    if not isinstance(surface, Surface):
+        raise TypeError(f"{name} must be a lecture_utils.surfaces.Surface or a surface name, "
+                        f"got {type(surface).__name__}")
+    if dim is not None and surface.dim != dim:
+        raise ValueError(f"{name} must be a {dim}D surface, got {surface.name!r} of dimension {surface.dim}")
+    return surface
+
+
+def check_bounds(bounds, dim: int, name: str = "bounds"):
+    """``bounds`` as ``dim`` finite ``(low, high)`` float pairs with ``low < high`` (default ``(-3, 3)`` each)."""
+    if bounds is None:
+        return [(-3.0, 3.0)] * dim
+    try:
+        pairs = [(float(lo), float(hi)) for lo, hi in bounds]
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a sequence of {dim} (low, high) pairs, got {bounds!r}") from exc
+    if len(pairs) != dim or any(not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) for lo, hi in pairs):
+        raise ValueError(f"{name} must be {dim} finite (low, high) pair(s) with low < high, got {bounds!r}")
+    return pairs
+
+
+def cols(*columns):
     """Stack ``(B,)`` columns into ``(B, k)``: what ``np.stack(columns, axis=1)`` does, at a third of its
     overhead for the one-point runs a live widget makes on every slider move."""
     out = np.empty((len(columns[0]), len(columns)))
     for j, c in enumerate(columns):
         out[:, j] = c
     return out
-
-
-def _stack_h(hxx, hxy, hyy):
-    return np.stack([np.stack([hxx, hxy], -1), np.stack([hxy, hyy], -1)], -2)
-
-
-@_register("sin_parabola", "f(x) = 25 sin x - x^2 (lecture 01: gradient ascent from x0 = -2)")
-def _sin_parabola():
-    return Surface(
-        "sin_parabola", 1, [(-6.0, 6.0)],
-        lambda X: 25 * np.sin(X[:, 0]) - X[:, 0] ** 2,
-        lambda X: 25 * np.cos(X) - 2 * X,
-        lambda X: (-25 * np.sin(X) - 2)[:, :, None],
-        formula=r"$25\sin x - x^2$")
-
-
-@_register("x_plus_sin", "f(x) = x + sin x (lecture 03: learning rates 1, 0.1 and 0.01 from x0 = 2.5)")
-def _x_plus_sin():
-    return Surface(
-        "x_plus_sin", 1, [(-1.0, 7.0)],
-        lambda X: X[:, 0] + np.sin(X[:, 0]),
-        lambda X: 1 + np.cos(X),
-        lambda X: (-np.sin(X))[:, :, None],
-        formula=r"$x + \sin x$")
-
-
-@_register("multi_minima", "f(x) = 0.1 x^2 + sin 2x: three minima in [-4, 4] (lecture 03: 1D basins)")
-def _multi_minima():
-    return Surface(
-        "multi_minima", 1, [(-4.0, 4.0)],
-        lambda X: 0.1 * X[:, 0] ** 2 + np.sin(2 * X[:, 0]),
-        lambda X: 0.2 * X + 2 * np.cos(2 * X),
-        lambda X: (0.2 - 4 * np.sin(2 * X))[:, :, None],
-        formula=r"$0.1x^2 + \sin 2x$")
-
-
-@_register("lecture_2d", "f(x, y) = cos(3x + 2y) + cos(2x + 4y) - 2 sin(x + y) (lecture 02)")
-def _lecture_2d():
-    def value(X):
-        x, y = X[:, 0], X[:, 1]
-        return np.cos(3 * x + 2 * y) + np.cos(2 * x + 4 * y) - 2 * np.sin(x + y)
-
-    def grad(X):
-        x, y = X[:, 0], X[:, 1]
-        sa, sb, cc = np.sin(3 * x + 2 * y), np.sin(2 * x + 4 * y), np.cos(x + y)
-        return _cols(-3 * sa - 2 * sb - 2 * cc, -2 * sa - 4 * sb - 2 * cc)
-
-    def hess(X):
-        x, y = X[:, 0], X[:, 1]
-        ca, cb, sc = np.cos(3 * x + 2 * y), np.cos(2 * x + 4 * y), np.sin(x + y)
-        return _stack_h(-9 * ca - 4 * cb + 2 * sc, -6 * ca - 8 * cb + 2 * sc, -4 * ca - 16 * cb + 2 * sc)
-
-    return Surface("lecture_2d", 2, [(-3.0, 3.0), (-3.0, 3.0)], value, grad, hess,
-                   formula=r"$\cos(3x+2y) + \cos(2x+4y) - 2\sin(x+y)$")
 
 
 def from_quadratic(A, b=None, c: float = 0.0, *, bounds=None, name: str = "quadratic") -> Surface:
@@ -320,17 +423,15 @@ def from_quadratic(A, b=None, c: float = 0.0, *, bounds=None, name: str = "quadr
         kind = "minimum" if eig.min() > 0 else ("maximum" if eig.max() < 0 else "saddle")
         known = [(xstar, kind)]
     bounds = bounds if bounds is not None else [(-3.0, 3.0)] * d
-    s = Surface(name, d, bounds,
-                lambda X: 0.5 * np.einsum("bi,ij,bj->b", X, A, X) - X @ b + c,
-                lambda X: X @ A - b,  # A is symmetric
-                lambda X: np.broadcast_to(A, (X.shape[0], d, d)).copy(),
-                formula=r"$\frac{1}{2}x^\top A x - b^\top x$", known_points=known,
-                search_grid=2, params={"A": A, "b": b, "c": c})
-    s._critical = [CriticalPoint(p, k, float(s.value(p))) for p, k in known]  # exact: no search needed
-    return s
+    return Surface(name, d, bounds,
+                   lambda X: 0.5 * np.einsum("bi,ij,bj->b", X, A, X) - X @ b + c,
+                   lambda X: X @ A - b,  # A is symmetric
+                   lambda X: np.broadcast_to(A, (X.shape[0], d, d)).copy(),
+                   formula=r"$\frac{1}{2}x^\top A x - b^\top x$", known_points=known, search=False,
+                   params={"A": A, "b": b, "c": c})
 
 
-@_register("quadratic", "1/2 x^T A x with eigenvalues 1 and kappa, rotated by angle (params: kappa, angle)")
+@register("quadratic", "1/2 x^T A x with eigenvalues 1 and kappa, rotated by angle (params: kappa, angle)")
 def quadratic(kappa: float = 10.0, angle: float = 0.0) -> Surface:
     """A 2D quadratic bowl with Hessian eigenvalues ``1`` and ``kappa``, its axes rotated by ``angle`` radians.
 
@@ -346,393 +447,3 @@ def quadratic(kappa: float = 10.0, angle: float = 0.0) -> Surface:
     s.formula = rf"$\frac{{1}}{{2}}x^\top A x,\ \kappa={kappa:g}$"
     s.params.update(kappa=kappa, angle=angle)
     return s
-
-
-@_register("rosenbrock", "(a - x)^2 + b (y - x^2)^2, minimum at (a, a^2) (params: a=1, b=100)")
-def _rosenbrock(a: float = 1.0, b: float = 100.0):
-    a = check_real("a", a)
-    b = check_real("b", b, low=0.0, low_open=True)
-
-    def value(X):
-        x, y = X[:, 0], X[:, 1]
-        return (a - x) ** 2 + b * (y - x ** 2) ** 2
-
-    def grad(X):
-        x, y = X[:, 0], X[:, 1]
-        r = y - x ** 2
-        return _cols(-2 * (a - x) - 4 * b * x * r, 2 * b * r)
-
-    def hess(X):
-        x, y = X[:, 0], X[:, 1]
-        return _stack_h(2 - 4 * b * y + 12 * b * x ** 2, -4 * b * x, np.full_like(x, 2 * b))
-
-    return Surface("rosenbrock", 2, [(-2.0, 2.0), (-1.0, 3.0)], value, grad, hess,
-                   formula=r"$(1-x)^2 + 100(y-x^2)^2$", known_points=[((a, a * a), "minimum")],
-                   params={"a": a, "b": b})
-
-
-@_register("beale", "Beale's function, minimum 0 at (3, 0.5)")
-def _beale():
-    c = (1.5, 2.25, 2.625)
-
-    def terms(X):
-        x, y = X[:, 0], X[:, 1]
-        return x, y, [(c[i - 1] - x + x * y ** i, y ** i - 1, i * x * y ** (i - 1), i) for i in (1, 2, 3)]
-
-    def value(X):
-        _, _, ts = terms(X)
-        return sum(t ** 2 for t, *_ in ts)
-
-    def grad(X):
-        _, _, ts = terms(X)
-        return _cols(sum(2 * t * tx for t, tx, _, _ in ts), sum(2 * t * ty for t, _, ty, _ in ts))
-
-    def hess(X):
-        x, y, ts = terms(X)
-        hxx = sum(2 * tx * tx for _, tx, _, _ in ts)
-        hxy = sum(2 * (tx * ty + t * i * y ** (i - 1)) for t, tx, ty, i in ts)
-        hyy = sum(2 * (ty * ty + t * i * (i - 1) * x * y ** (i - 2 if i >= 2 else 0) * (i >= 2))
-                  for t, _, ty, i in ts)
-        return _stack_h(hxx, hxy, hyy)
-
-    return Surface("beale", 2, [(-4.5, 4.5), (-4.5, 4.5)], value, grad, hess,
-                   formula="Beale", known_points=[((3.0, 0.5), "minimum")])
-
-
-@_register("himmelblau", "(x^2 + y - 11)^2 + (x + y^2 - 7)^2: four minima of value 0")
-def _himmelblau():
-    def value(X):
-        x, y = X[:, 0], X[:, 1]
-        return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
-
-    def grad(X):
-        x, y = X[:, 0], X[:, 1]
-        u, v = x ** 2 + y - 11, x + y ** 2 - 7
-        return _cols(4 * x * u + 2 * v, 2 * u + 4 * y * v)
-
-    def hess(X):
-        x, y = X[:, 0], X[:, 1]
-        u, v = x ** 2 + y - 11, x + y ** 2 - 7
-        return _stack_h(4 * u + 8 * x ** 2 + 2, 4 * x + 4 * y, 2 + 4 * v + 8 * y ** 2)
-
-    return Surface("himmelblau", 2, [(-5.0, 5.0), (-5.0, 5.0)], value, grad, hess,
-                   formula=r"$(x^2+y-11)^2 + (x+y^2-7)^2$", known_points=[((3.0, 2.0), "minimum")])
-
-
-@_register("rastrigin", "20 + sum(x_i^2 - 10 cos 2 pi x_i): many local minima, global minimum 0 at the origin")
-def _rastrigin():
-    tp = 2 * math.pi
-    return Surface(
-        "rastrigin", 2, [(-5.12, 5.12), (-5.12, 5.12)],
-        lambda X: 20 + np.sum(X ** 2 - 10 * np.cos(tp * X), axis=1),
-        lambda X: 2 * X + 10 * tp * np.sin(tp * X),
-        lambda X: np.eye(2) * (2 + 10 * tp * tp * np.cos(tp * X))[:, :, None],
-        formula="Rastrigin", known_points=[((0.0, 0.0), "minimum")], search_grid=121)
-
-
-@_register("six_hump_camel", "six-hump camel: two global minima near (+-0.0898, -+0.7126)")
-def _six_hump_camel():
-    def value(X):
-        x, y = X[:, 0], X[:, 1]
-        return (4 - 2.1 * x ** 2 + x ** 4 / 3) * x ** 2 + x * y + (-4 + 4 * y ** 2) * y ** 2
-
-    def grad(X):
-        x, y = X[:, 0], X[:, 1]
-        return _cols(8 * x - 8.4 * x ** 3 + 2 * x ** 5 + y, x - 8 * y + 16 * y ** 3)
-
-    def hess(X):
-        x, y = X[:, 0], X[:, 1]
-        return _stack_h(8 - 25.2 * x ** 2 + 10 * x ** 4, np.ones_like(x), -8 + 48 * y ** 2)
-
-    return Surface("six_hump_camel", 2, [(-2.0, 2.0), (-1.0, 1.0)], value, grad, hess, formula="six-hump camel")
-
-
-@_register("saddle", "x^2 - y^2: a saddle at the origin")
-def _saddle():
-    return Surface(
-        "saddle", 2, [(-2.0, 2.0), (-2.0, 2.0)],
-        lambda X: X[:, 0] ** 2 - X[:, 1] ** 2,
-        lambda X: _cols(2 * X[:, 0], -2 * X[:, 1]),
-        lambda X: np.broadcast_to(np.diag([2.0, -2.0]), (X.shape[0], 2, 2)).copy(),
-        formula=r"$x^2 - y^2$", known_points=[((0.0, 0.0), "saddle")], search_grid=3)
-
-
-@_register("monkey_saddle", "x^3 - 3 x y^2: a degenerate saddle with three downhill valleys")
-def _monkey_saddle():
-    def hess(X):
-        x, y = X[:, 0], X[:, 1]
-        return _stack_h(6 * x, -6 * y, -6 * x)
-
-    return Surface(
-        "monkey_saddle", 2, [(-1.5, 1.5), (-1.5, 1.5)],
-        lambda X: X[:, 0] ** 3 - 3 * X[:, 0] * X[:, 1] ** 2,
-        lambda X: _cols(3 * X[:, 0] ** 2 - 3 * X[:, 1] ** 2, -6 * X[:, 0] * X[:, 1]),
-        hess, formula=r"$x^3 - 3xy^2$", known_points=[((0.0, 0.0), "saddle")], search_grid=5)
-
-
-@_register("plateau", "1 - exp(-(x^2 + y^2) / 2): a narrow well in a wide, nearly flat plateau")
-def _plateau():
-    def value(X):
-        return 1 - np.exp(-0.5 * np.sum(X ** 2, axis=1))
-
-    def grad(X):
-        return np.exp(-0.5 * np.sum(X ** 2, axis=1))[:, None] * X
-
-    def hess(X):
-        e = np.exp(-0.5 * np.sum(X ** 2, axis=1))[:, None, None]
-        return e * (np.eye(2) - X[:, :, None] * X[:, None, :])
-
-    return Surface("plateau", 2, [(-5.0, 5.0), (-5.0, 5.0)], value, grad, hess,
-                   formula=r"$1 - e^{-(x^2+y^2)/2}$", known_points=[((0.0, 0.0), "minimum")], search_grid=3)
-
-
-@_register("cliff", "a gentle slope that drops off a cliff at x = 1 towards a minimum near (3, 0)")
-def _cliff():
-    def value(X):
-        x, y = X[:, 0], X[:, 1]
-        return 0.5 * y ** 2 + 0.1 * (x - 3) ** 2 + 3 * (1 - np.tanh(8 * (x - 1)))
-
-    def grad(X):
-        x, y = X[:, 0], X[:, 1]
-        sech2 = 1 / np.cosh(8 * (x - 1)) ** 2
-        return _cols(0.2 * (x - 3) - 24 * sech2, y)
-
-    def hess(X):
-        x = X[:, 0]
-        u = 8 * (x - 1)
-        sech2 = 1 / np.cosh(u) ** 2
-        return _stack_h(0.2 + 384 * sech2 * np.tanh(u), np.zeros_like(x), np.ones_like(x))
-
-    return Surface("cliff", 2, [(-3.0, 6.0), (-3.0, 3.0)], value, grad, hess,
-                   formula=r"$\frac{y^2}{2} + \frac{(x-3)^2}{10} + 3(1 - \tanh 8(x-1))$")
-
-
-def names() -> list[str]:
-    """Names of all registered surfaces, sorted."""
-    return sorted(_REGISTRY)
-
-
-def describe() -> dict[str, str]:
-    """One-line summary of each registered surface, by name."""
-    return {n: _REGISTRY[n][1] for n in names()}
-
-
-def get(name: str, **params) -> Surface:
-    """The registered surface ``name``, built with optional parameters (``get("quadratic", kappa=100)``).
-
-    Raises ``ValueError`` naming the valid names for an unknown one.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a string, one of {', '.join(names())}; got {type(name).__name__}")
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown surface {name!r}; valid names: {', '.join(names())}")
-    factory = _REGISTRY[name][0]
-    try:
-        return factory(**params)
-    except TypeError as exc:
-        import inspect
-        allowed = list(inspect.signature(factory).parameters)
-        raise TypeError(f"surface {name!r} takes parameters {allowed or 'none'}; got {sorted(params)}") from exc
-
-
-def negate(surface: Surface) -> Surface:
-    """``-f``: maximizing ``f`` is minimizing ``-f`` (lecture 01). Maxima of ``f`` become minima."""
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a Surface, got {type(surface).__name__}")
-    flip = {"minimum": "maximum", "maximum": "minimum"}
-    known = [(p, flip.get(k, k)) for p, k in surface._known]
-    return Surface(f"-{surface.name}", surface.dim, surface.bounds,
-                   lambda X: -surface._value(X), lambda X: -surface._grad(X), lambda X: -surface._hess(X),
-                   formula=f"$-$({surface.formula})", known_points=known, search_grid=surface._search_grid,
-                   params=surface.params)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Surfaces from torch code: gradients and Hessians by autograd.
-# ---------------------------------------------------------------------------------------------------------
-def _autograd_surface(name, dim, bounds, fb, formula):
-    """Wrap a batched torch function ``(B, d) -> (B,)`` as a Surface with autograd derivatives."""
-    import torch
-
-    def value(X):
-        with torch.no_grad():
-            return fb(torch.as_tensor(X, dtype=torch.float64)).numpy()
-
-    def grad(X):
-        Xt = torch.as_tensor(X, dtype=torch.float64).clone().requires_grad_(True)
-        v = fb(Xt)
-        if not v.requires_grad:
-            return np.zeros_like(X)
-        (g,) = torch.autograd.grad(v.sum(), Xt, allow_unused=True)
-        return np.zeros_like(X) if g is None else g.detach().numpy()
-
-    def hess(X):
-        Xt = torch.as_tensor(X, dtype=torch.float64).clone().requires_grad_(True)
-        v = fb(Xt)
-        H = np.zeros((X.shape[0], dim, dim))
-        if not v.requires_grad:
-            return H
-        (g,) = torch.autograd.grad(v.sum(), Xt, create_graph=True, allow_unused=True)
-        if g is None or not g.requires_grad:
-            return H
-        for i in range(dim):
-            (row,) = torch.autograd.grad(g[:, i].sum(), Xt, retain_graph=True, allow_unused=True)
-            if row is not None:
-                H[:, i, :] = row.detach().numpy()
-        return H
-
-    return Surface(name, dim, bounds, value, grad, hess, formula=formula)
-
-
-def _check_bounds(bounds, dim):
-    if bounds is None:
-        return [(-3.0, 3.0)] * dim
-    try:
-        pairs = [(float(lo), float(hi)) for lo, hi in bounds]
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"bounds must be a sequence of {dim} (low, high) pairs, got {bounds!r}") from exc
-    if len(pairs) != dim or any(not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) for lo, hi in pairs):
-        raise ValueError(f"bounds must be {dim} finite (low, high) pair(s) with low < high, got {bounds!r}")
-    return pairs
-
-
-def from_function(fn: Callable, dim: int, bounds=None, *, name: str = "custom") -> Surface:
-    """A surface from a torch function ``fn(x)`` taking a tensor of shape ``(d,)`` and returning a scalar.
-
-    Batched by ``torch.func.vmap`` (falling back to a loop when ``fn`` cannot be vmapped); gradient and
-    Hessian come from autograd. Example: ``from_function(lambda x: (x ** 2).sum(), dim=2)``
-    """
-    import torch
-
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
-    bounds = _check_bounds(bounds, dim)
-    probe = torch.tensor([0.5 * (lo + hi) for lo, hi in bounds], dtype=torch.float64)
-    try:
-        out = fn(probe)
-    except Exception as exc:  # the user's function failed: say so with its own error
-        raise ValueError(f"fn failed on a test point {probe.tolist()}: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(out, torch.Tensor) or out.numel() != 1:
-        raise ValueError(f"fn must return a scalar torch tensor for x of shape ({dim},), got {out!r}")
-
-    batched = torch.func.vmap(fn)
-    try:
-        batched(torch.stack([probe, probe]))
-    except Exception:  # data-dependent Python control flow: evaluate point by point
-        def batched(X):
-            return torch.stack([fn(x).reshape(()) for x in X])
-
-    def fb(X):
-        return batched(X).reshape(X.shape[0])
-
-    return _autograd_surface(name, dim, bounds, fb, formula=name)
-
-
-_FUNCS = {
-    "sin": "sin", "cos": "cos", "tan": "tan", "exp": "exp", "log": "log", "sqrt": "sqrt", "abs": "abs",
-    "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arctan": "atan", "atan": "atan", "sigmoid": "sigmoid",
-    "relu": "relu", "log1p": "log1p",
-}
-_FUNCS2 = {"min": "minimum", "max": "maximum"}
-_CONSTS = {"pi": math.pi, "e": math.e}
-_ALLOWED_TEXT = ("numbers, the variables {vars}, the constants pi and e, the operators + - * / ** (^ means **), "
-                 "parentheses and the functions " + ", ".join(sorted(_FUNCS) + sorted(_FUNCS2)))
-
-
-def _compile_expression(expr: str, variables: tuple[str, ...]):
-    """Turn a formula into a function of torch tensors, allowing only a small set of names and operators."""
-    import torch
-
-    allowed = _ALLOWED_TEXT.format(vars=", ".join(variables))
-    try:
-        tree = ast.parse(expr.replace("^", "**"), mode="eval")
-    except SyntaxError as exc:
-        col = f" at column {exc.offset}" if exc.offset else ""
-        raise ValueError(f"could not parse formula {expr!r}{col}: {exc.msg}. A formula may use {allowed}.") from None
-
-    binops = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div, ast.Pow: torch.pow}
-
-    def build(node):
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            val = float(node.value)
-            return lambda env: torch.tensor(val, dtype=torch.float64)
-        if isinstance(node, ast.Name):
-            if node.id in variables:
-                return lambda env, n=node.id: env[n]
-            if node.id in _CONSTS:
-                val = _CONSTS[node.id]
-                return lambda env: torch.tensor(val, dtype=torch.float64)
-            raise ValueError(f"unknown name {node.id!r} in formula {expr!r}. A formula may use {allowed}.")
-        if isinstance(node, ast.BinOp) and type(node.op) in binops:
-            op, left, right = binops[type(node.op)], build(node.left), build(node.right)
-            return lambda env: op(left(env), right(env))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            inner, sign = build(node.operand), (-1.0 if isinstance(node.op, ast.USub) else 1.0)
-            return lambda env: sign * inner(env)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-            fname = node.func.id
-            if fname in _FUNCS and len(node.args) == 1:
-                f, arg = getattr(torch, _FUNCS[fname]), build(node.args[0])
-                return lambda env: f(arg(env))
-            if fname in _FUNCS2 and len(node.args) == 2:
-                f, a, b = getattr(torch, _FUNCS2[fname]), build(node.args[0]), build(node.args[1])
-                return lambda env: f(*torch.broadcast_tensors(a(env), b(env)))
-            if fname in _FUNCS or fname in _FUNCS2:
-                n = 1 if fname in _FUNCS else 2
-                raise ValueError(f"{fname}() takes {n} argument(s) in formula {expr!r}")
-            raise ValueError(f"unknown function {fname!r} in formula {expr!r}. A formula may use {allowed}.")
-        what = {ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[...]')",
-                ast.Call: "this kind of call", ast.Lambda: "lambda", ast.Compare: "comparisons",
-                ast.BoolOp: "'and'/'or'"}.get(type(node), type(node).__name__)
-        seg = ast.get_source_segment(expr.replace("^", "**"), node) or ""
-        raise ValueError(f"formula {expr!r} uses {what}{f' ({seg!r})' if seg else ''}, which is not allowed. "
-                         f"A formula may use {allowed}.")
-
-    return build(tree)
-
-
-def from_expression(expr: str, bounds=None, *, dim: int | None = None, name: str | None = None) -> Surface:
-    """A surface from a formula a student types, such as ``"x**2 - y**2"`` or ``"sin(x) + 0.1*x^2"``.
-
-    The formula is parsed into torch operations from an allow-list (never ``eval``): numbers, the variables
-    ``x`` (1D) or ``x, y`` (2D), ``pi``, ``e``, ``+ - * / **`` (``^`` is read as ``**``) and common
-    functions. Anything else raises ``ValueError`` saying what is allowed.
-
-    Args:
-        expr: the formula.
-        bounds: plotting box (default ``(-3, 3)`` per axis).
-        dim: 1 or 2; by default 2 if ``y`` appears in the formula, else 1.
-    Example: ``from_expression("x**2 + 3*y**2", bounds=[(-2, 2), (-2, 2)])``
-    """
-    import torch
-
-    if not isinstance(expr, str):
-        raise TypeError(f"expr must be a string formula, got {type(expr).__name__}")
-    if not expr.strip():
-        raise ValueError("expr is empty: type a formula in x (1D) or x and y (2D), such as 'x**2 - y**2'")
-    if len(expr) > 500:
-        raise ValueError(f"expr is too long ({len(expr)} characters; at most 500)")
-    if dim is None:
-        try:
-            used = {n.id for n in ast.walk(ast.parse(expr.replace("^", "**"), mode="eval")) if isinstance(n, ast.Name)}
-        except SyntaxError:
-            used = set()
-        dim = 2 if "y" in used else 1
-    if dim not in (1, 2):
-        raise ValueError(f"dim must be 1 or 2, got {dim!r}")
-    variables = ("x",) if dim == 1 else ("x", "y")
-    f = _compile_expression(expr, variables)
-    bounds = _check_bounds(bounds, dim)
-
-    def fb(X):
-        env = {v: X[:, i] for i, v in enumerate(variables)}
-        out = f(env)
-        return out + 0.0 * X[:, 0] if out.dim() == 0 else out
-
-    probe = torch.tensor([[0.5 * (lo + hi) for lo, hi in bounds]], dtype=torch.float64)
-    fb(probe)  # surfaces any remaining error now rather than at the first plot
-    return _autograd_surface(name or expr, dim, bounds, fb, formula=f"${expr}$" if len(expr) < 60 else expr)

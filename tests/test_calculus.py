@@ -151,7 +151,7 @@ def test_activation_derivatives_equal_autograd(name):
 def test_gradient_ascent_equals_sgd_on_the_negated_surface():
     s = surfaces.get("sin_parabola")
     xs = calc.gradient_ascent(s.grad, -2.0, 0.01, 300)
-    traj = optim.run(surfaces.negate(s), optim.SGD(lr=0.01), [-2.0], num_steps=300, tol=0.0)
+    traj = optim.run(s.negated(), optim.SGD(lr=0.01), [-2.0], num_steps=300, tol=0.0)
     np.testing.assert_allclose(xs, traj.xs[:, 0, 0], rtol=1e-12)
     # the lecture's point: a local maximum, and a higher one exists
     assert abs(s.grad(xs[-1])) < 1e-6 and s.hessian(xs[-1]) < 0

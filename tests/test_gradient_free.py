@@ -3,20 +3,17 @@ import numpy as np
 import pytest
 
 from lecture_utils import gradient_free as gf
-from lecture_utils import optim, surfaces
-from lecture_utils.surfaces import Surface
+from lecture_utils import custom_surfaces, optim, surfaces
 
 
 def counted(surface):
     """The same surface with a counter of evaluated points, kept outside the code under test."""
     box = {"n": 0}
 
-    def value(X):
+    def count(X):
         box["n"] += X.shape[0]
-        return surface._value(X)
 
-    s = Surface(surface.name, surface.dim, surface.bounds, value, surface._grad, surface._hess)
-    return s, box
+    return surface.observed(count), box
 
 
 HIMMELBLAU_MINIMA = np.array([[3.0, 2.0], [-2.805118, 3.131312], [-3.779310, -3.283186], [3.584428, -1.848126]])
@@ -125,7 +122,7 @@ def test_evaluations_to_target_of_a_gradient_trajectory():
 
 
 def test_works_on_a_high_dimensional_surface_from_a_function():
-    s = surfaces.from_function(lambda x: (x ** 2).sum(), dim=10, bounds=[(-2.0, 2.0)] * 10)
+    s = custom_surfaces.from_function(lambda x: (x ** 2).sum(), dim=10, bounds=[(-2.0, 2.0)] * 10)
     res = gf.evolution_strategy(s, np.ones(10), num_iters=300, seed=0)
     assert res.values[-1, 0] < 1e-6
     assert "population" not in res.extras  # not kept for d > 3 unless asked
@@ -134,7 +131,9 @@ def test_works_on_a_high_dimensional_surface_from_a_function():
 def test_bad_inputs():
     s = surfaces.get("himmelblau")
     with pytest.raises(TypeError, match="Surface"):
-        gf.random_search("himmelblau")
+        gf.random_search(42)
+    with pytest.raises(ValueError, match="himmelblau"):
+        gf.random_search("himmelblau_typo")
     with pytest.raises(ValueError, match="batch_size"):
         gf.random_search(s, batch_size=0)
     with pytest.raises(ValueError, match="x0"):

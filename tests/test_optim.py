@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import optim, surfaces
+from lecture_utils import custom_surfaces, optim, surfaces
 
 
 pytestmark = pytest.mark.usefixtures("float64_default")  # torch tensors default to float64 here
@@ -153,7 +153,7 @@ def test_converged_at_is_first_step_under_tol():
 
 def test_converged_at_in_a_batch_where_some_points_diverge():
     """Per point, by hand: the first step whose gradient norm is under tol while the point is alive."""
-    s = surfaces.from_expression("x**4", bounds=[(-3.0, 3.0)])
+    s = custom_surfaces.from_expression("x**4", bounds=[(-3.0, 3.0)])
     x0 = np.linspace(-1.6, 1.6, 17)[:, None]          # lr 0.2: |x| above ~1.3 overshoots and blows up
     traj = optim.run(s, optim.SGD(lr=0.2), x0, num_steps=60, tol=1e-2)
     assert (traj.diverged_at >= 0).any() and (traj.converged_at >= 0).any()
@@ -214,7 +214,11 @@ def test_bad_run_arguments_are_rejected():
     with pytest.raises(TypeError, match="opt must be"):
         optim.run(s, torch.optim.SGD, [0.0, 0.0])
     with pytest.raises(TypeError, match="surface must be"):
-        optim.run("rosenbrock", opt, [0.0, 0.0])
+        optim.run({"name": "rosenbrock"}, opt, [0.0, 0.0])
+    with pytest.raises(ValueError, match="surface must be a surface name, one of .*rosenbrock"):
+        optim.run("rosenbrok", opt, [0.0, 0.0])
+    by_name = optim.run("rosenbrock", opt, [0.0, 0.0], num_steps=5)  # a registered name is looked up
+    np.testing.assert_array_equal(by_name.xs, optim.run(s, opt, [0.0, 0.0], num_steps=5).xs)
     with pytest.raises(ValueError, match="clip_norm"):
         optim.run(s, opt, [0.0, 0.0], clip_norm=-1)
 

@@ -11,9 +11,9 @@ import scipy.optimize
 import scipy.sparse.linalg
 import torch
 
-from lecture_utils import surfaces
+from lecture_utils import custom_surfaces, surfaces
 from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
-from lecture_utils.second_order.methods import rosenbrock_nd, run_method
+from lecture_utils.second_order.methods import run_method
 
 
 def random_spd(n, kappa, rng):
@@ -297,14 +297,14 @@ def test_line_searches_report_failure_instead_of_looping():
     tr = linesearch.steepest_descent(s, [2.0, 1.0], 20, line_search="armijo", t0=1e6, max_evals=3)
     assert tr.extras["failed_at"][0] == 0 and "Armijo" in tr.status()
     # Unbounded below: the Wolfe search extrapolates a bounded number of times; the run ends as divergence.
-    line = surfaces.from_expression("-x", bounds=[(-5, 5)])
+    line = custom_surfaces.from_expression("-x", bounds=[(-5, 5)])
     tr = linesearch.steepest_descent(line, 0.0, 200, line_search="wolfe")
     assert tr.diverged_at[0] > 0 or tr.extras["num_evals"][0] <= 200 * 27
     assert tr.extras["num_evals"][0] <= 200 * 27
 
 
 def test_line_search_survives_nan_values():
-    s = surfaces.from_expression("sqrt(x) + (x - 1)**2", bounds=[(0.0, 3.0)])  # NaN for x < 0
+    s = custom_surfaces.from_expression("sqrt(x) + (x - 1)**2", bounds=[(0.0, 3.0)])  # NaN for x < 0
     for kind in ("armijo", "wolfe"):
         tr = linesearch.steepest_descent(s, 2.5, 30, line_search=kind, t0=10.0)
         assert np.all(np.isfinite(tr.values[:, 0]))
@@ -474,7 +474,7 @@ def test_divergence_is_recorded_without_warnings():
 # Same minimizers as scipy.optimize.minimize; iteration counts side by side (run with -s to see them)
 # ---------------------------------------------------------------------------------------------------------
 def _rosenbrock_4d():
-    return rosenbrock_nd(4)
+    return surfaces.get("rosenbrock_nd", n=4)
 
 
 SCIPY_CASES = [

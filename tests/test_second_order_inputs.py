@@ -17,7 +17,8 @@ ROSEN = surfaces.get("rosenbrock")
     (lambda: newton.run_newton(ROSEN, [0, 0], 0), ValueError, "num_steps must be >= 1"),
     (lambda: newton.run_newton(ROSEN, [0, 0, 0], 5), ValueError, r"x0 must have shape \(2,\)"),
     (lambda: newton.run_newton(ROSEN, [np.nan, 0], 5), ValueError, "x0 must be finite"),
-    (lambda: newton.run_newton("rosenbrock", [0, 0], 5), TypeError, "surface must be"),
+    (lambda: newton.run_newton(np.eye(2), [0, 0], 5), TypeError, "surface must be"),
+    (lambda: newton.run_newton("rosenbrok", [0, 0], 5), ValueError, "surface must be a surface name"),
     (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, line_search="golden"), ValueError, "line_search"),
     (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, "wolfe", c1=0.9, c2=0.1), ValueError, "0 < c1 < c2 < 1"),
     (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, "armijo", t0=0.0), ValueError, "t0 must be >"),
@@ -100,9 +101,8 @@ def test_higher_dimensional_surfaces_work_and_skip_dense_matrices_when_large():
 def test_rosenbrock_nd_matches_autograd_and_the_2d_surface():
     import torch
 
-    from lecture_utils.second_order.methods import rosenbrock_nd
 
-    s = rosenbrock_nd(6)
+    s = surfaces.get("rosenbrock_nd", n=6)
     X = np.random.default_rng(0).uniform(-2, 2, size=(4, 6))
 
     def f(p):
@@ -112,6 +112,6 @@ def test_rosenbrock_nd_matches_autograd_and_the_2d_surface():
         t = torch.tensor(x)
         assert np.allclose(g, torch.autograd.functional.jacobian(f, t).numpy(), rtol=1e-12, atol=1e-9)
         assert np.allclose(H, torch.autograd.functional.hessian(f, t).numpy(), rtol=1e-12, atol=1e-9)
-    r2 = rosenbrock_nd(2)
+    r2 = surfaces.get("rosenbrock_nd", n=2)
     assert np.allclose(r2.value(X[:, :2]), ROSEN.value(X[:, :2]))
     assert np.allclose(s.minima, np.ones((1, 6))) and s.value(np.ones(6)) == 0.0

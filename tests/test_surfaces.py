@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import surfaces
+from lecture_utils import custom_surfaces, surfaces
 
 
 def _torch_value(s, x):
@@ -25,6 +25,8 @@ def _torch_value(s, x):
         return 0.5 * x @ A @ x
     if n == "rosenbrock":
         return (1 - X) ** 2 + 100 * (Y - X ** 2) ** 2
+    if s.name == f"rosenbrock_{s.dim}d":
+        return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
     if n == "beale":
         return (1.5 - X + X * Y) ** 2 + (2.25 - X + X * Y ** 2) ** 2 + (2.625 - X + X * Y ** 3) ** 2
     if n == "himmelblau":
@@ -165,11 +167,11 @@ def test_overflow_gives_inf_without_warnings():
 
 def test_negate_turns_maxima_into_minima():
     s = surfaces.get("sin_parabola")
-    m = surfaces.negate(s)
+    m = s.negated()
     np.testing.assert_allclose(np.sort(m.minima.ravel()), np.sort(s.maxima.ravel()), atol=1e-8)
     assert m.value(0.7) == -s.value(0.7)
     q = surfaces.get("quadratic", kappa=10.0)
-    assert surfaces.negate(q).params == q.params  # still says which quadratic it is
+    assert q.negated().params == q.params  # still says which quadratic it is
 
 
 def test_with_bounds_keeps_function_params_and_known_points():
@@ -190,7 +192,7 @@ def test_with_bounds_keeps_function_params_and_known_points():
 
 def test_from_function_matches_registered_surface():
     ref = surfaces.get("himmelblau")
-    s = surfaces.from_function(lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
+    s = custom_surfaces.from_function(lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
                                dim=2, bounds=[(-5, 5), (-5, 5)])
     X = _random_points(ref, 15, seed=4)
     np.testing.assert_allclose(s.value(X), ref.value(X), rtol=1e-12)
@@ -201,25 +203,25 @@ def test_from_function_matches_registered_surface():
 def test_from_function_falls_back_when_vmap_cannot_trace():
     def f(x):
         return (x ** 2).sum() if float(x[0].detach()) > 0 else (2 * x ** 2).sum()  # data-dependent branch
-    s = surfaces.from_function(f, dim=2)
+    s = custom_surfaces.from_function(f, dim=2)
     np.testing.assert_allclose(s.value([[1.0, 1.0], [-1.0, 1.0]]), [2.0, 4.0])
     np.testing.assert_allclose(s.grad([-1.0, 1.0]), [-4.0, 4.0])
 
 
 def test_from_function_rejects_bad_functions():
     with pytest.raises(ValueError, match="scalar"):
-        surfaces.from_function(lambda x: x * 2, dim=2)
+        custom_surfaces.from_function(lambda x: x * 2, dim=2)
     with pytest.raises(TypeError):
-        surfaces.from_function("x**2", dim=1)
+        custom_surfaces.from_function("x**2", dim=1)
     with pytest.raises(ValueError, match="dim"):
-        surfaces.from_function(lambda x: x.sum(), dim=0)
+        custom_surfaces.from_function(lambda x: x.sum(), dim=0)
 
 
 def test_from_expression_matches_registered_surfaces():
     for name, expr in [("saddle", "x**2 - y**2"), ("sin_parabola", "25*sin(x) - x^2"),
                        ("lecture_2d", "cos(3*x + 2*y) + cos(2*x + 4*y) - 2*sin(x + y)")]:
         ref = surfaces.get(name)
-        s = surfaces.from_expression(expr, bounds=ref.bounds)
+        s = custom_surfaces.from_expression(expr, bounds=ref.bounds)
         assert s.dim == ref.dim
         X = _random_points(ref, 12, seed=5)
         np.testing.assert_allclose(s.value(X), ref.value(X), rtol=1e-12, atol=1e-12)
@@ -228,9 +230,9 @@ def test_from_expression_matches_registered_surfaces():
 
 
 def test_from_expression_constants_and_functions():
-    s = surfaces.from_expression("3")
+    s = custom_surfaces.from_expression("3")
     assert s.value(1.0) == 3.0 and s.grad(1.0) == 0.0
-    s = surfaces.from_expression("max(x, 0) + pi*e*abs(y)")
+    s = custom_surfaces.from_expression("max(x, 0) + pi*e*abs(y)")
     assert np.isclose(s.value([2.0, -1.0]), 2 + math.pi * math.e)
 
 
@@ -247,6 +249,6 @@ def test_from_expression_constants_and_functions():
 ])
 def test_from_expression_rejects_unsafe_or_broken_formulas(expr, message):
     with pytest.raises(ValueError, match=message) as info:
-        surfaces.from_expression(expr)
+        custom_surfaces.from_expression(expr)
     if "unknown" in message or "not allowed" in message or "parse" in message:
         assert "A formula may use" in str(info.value)

@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 
-from lecture_utils import optim, surfaces
+from lecture_utils import custom_surfaces, optim, surfaces
 from widgets import Explorer1D, Explorer2D, presenter_mode
 
 
@@ -20,7 +20,7 @@ def _xy(line):
 def test_explorer1d_gradient_ascent_path_matches_optim_run_on_negated_surface():
     w = Explorer1D("sin_parabola", maximize=True, x0=-2.0, lr=0.01, num_steps=80)
     s = surfaces.get("sin_parabola")
-    traj = optim.run(surfaces.negate(s), optim.SGD(lr=0.01), [-2.0], num_steps=80)
+    traj = optim.run(s.negated(), optim.SGD(lr=0.01), [-2.0], num_steps=80)
     x, y = _xy(w.paths[0])
     assert w.controls["step"].value == 80  # first impression: the whole run
     np.testing.assert_allclose(x, traj.xs[:, 0, 0])
@@ -83,7 +83,7 @@ def test_explorer1d_several_optimizers_function_dropdown_and_num_steps():
 
 
 def test_explorer1d_accepts_any_1d_surface_and_a_start_outside_the_box():
-    s = surfaces.from_expression("x**4 - 3*x**2 + x", bounds=[(-2.0, 2.0)])
+    s = custom_surfaces.from_expression("x**4 - 3*x**2 + x", bounds=[(-2.0, 2.0)])
     w = Explorer1D(s, "momentum", x0=3.0, num_steps=40)
     assert w.controls["x0"].max >= 3.0 and w.controls["x0"].value == 3.0
     assert w.ax.get_xlim()[1] > 3.0

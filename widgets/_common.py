@@ -19,27 +19,6 @@ LR_RANGE = (1e-5, 10.0)
 MAX_OPTIMIZERS = 6
 
 
-def surface_names(dim: int) -> list[str]:
-    """Registered surfaces of dimension ``dim``, sorted. Example: ``surface_names(1)``"""
-    return [n for n in surfaces.names() if surfaces.get(n).dim == dim]
-
-
-def as_surface(surface, dim: int, arg: str = "surface") -> surfaces.Surface:
-    """A registered name or a Surface, checked to have dimension ``dim`` (ValueError/TypeError otherwise)."""
-    if isinstance(surface, str):
-        names = surface_names(dim)
-        if surface not in names:
-            raise ValueError(f"{arg} must be a {dim}D surface name, one of {', '.join(names)}, or a Surface; "
-                             f"got {surface!r}")
-        return surfaces.get(surface)
-    if not isinstance(surface, surfaces.Surface):
-        raise TypeError(f"{arg} must be a surface name or a lecture_utils.surfaces.Surface, "
-                        f"got {type(surface).__name__}")
-    if surface.dim != dim:
-        raise ValueError(f"{arg} must be a {dim}D surface, got {surface.name!r} of dimension {surface.dim}")
-    return surface
-
-
 def surface_title(s: surfaces.Surface) -> str:
     """A readable title: the surface's LaTeX formula, or a typed formula shown as typed (``x**2 - y**2``)."""
     f = s.formula or s.name

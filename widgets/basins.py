@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from lecture_utils import optim, surfaces
 from lecture_utils._validate import check_choice, check_int, check_real
 
-from ._common import LR_RANGE, OptSpec, as_surface, surface_title
+from ._common import LR_RANGE, OptSpec, surface_title
 from .base import Widget, callback, color, colors, float_slider, int_slider, log_slider
 
 __all__ = ["BasinMap", "PhaseDiagram", "classify_endpoints", "settle_steps", "GridSGD", "GridAdam"]
@@ -126,7 +126,7 @@ class BasinMap(Widget):
 
     def __init__(self, surface="himmelblau", optimizer="sgd", *, lr=None, momentum=None, num_steps: int = 200,
                  resolution: int = 100, color_by: str = "outcome", tol: float = 1e-5, figsize=None, live=None):
-        s = as_surface(surface, 2)
+        s = surfaces.as_surface(surface, dim=2)
         spec = OptSpec(optimizer, "optimizer")
         num_steps = check_int("num_steps", num_steps, low=1, high=2000)
         self.resolution = check_int("resolution", resolution, low=10, high=400)
@@ -422,10 +422,7 @@ class PhaseDiagram(Widget):
                  figsize=None, live=None):
         if surface is None:
             surface = surfaces.get("quadratic", kappa=20.0, angle=0.4)
-        elif isinstance(surface, str):
-            surface = surfaces.get(surface)
-        if not isinstance(surface, surfaces.Surface):
-            raise TypeError(f"surface must be a surface name or a Surface, got {type(surface).__name__}")
+        surface = surfaces.as_surface(surface)
         check_choice("optimizer", optimizer, ("momentum", "nesterov", "adam"))
         num_steps = check_int("num_steps", num_steps, low=1, high=5000)
         try:

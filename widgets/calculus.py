@@ -28,21 +28,11 @@ from matplotlib.figure import Figure
 
 from lecture_utils import autodiff, calculus, surfaces
 from lecture_utils._validate import check_array, check_choice, check_real
-from lecture_utils.surfaces import Surface
 
 from .base import Widget, callback, color, float_slider, log_slider
 
 __all__ = ["SecantWidget", "DirectionalDerivativeWidget", "plot_partial_slices", "plot_tangent_plane",
            "plot_gradient_field", "draw_graph", "graph_layout", "new_figure", "show_png"]
-
-
-def _surface(surface, dim: int) -> Surface:
-    s = surfaces.get(surface) if isinstance(surface, str) else surface
-    if not isinstance(s, Surface):
-        raise TypeError(f"surface must be a name from surfaces.names() or a Surface, got {type(surface).__name__}")
-    if s.dim != dim:
-        raise ValueError(f"this figure needs a {dim}D surface; {s.name!r} has dim={s.dim}")
-    return s
 
 
 def new_figure(figsize=(8.0, 4.0), *, layout: str | None = "constrained") -> Figure:
@@ -93,7 +83,7 @@ class SecantWidget(Widget):
 
     def __init__(self, surface="sin_parabola", *, x: float = -2.0, h: float = 1.0, kind: str = "forward",
                  figsize=None, live: bool | None = None):
-        self.surface = _surface(surface, 1)
+        self.surface = surfaces.as_surface(surface, dim=1)
         lo, hi = self.surface.bounds[0]
         x = check_real("x", x, low=lo, high=hi)
         h = check_real("h", h, low=self.H_RANGE[0], high=self.H_RANGE[1])
@@ -225,7 +215,7 @@ class DirectionalDerivativeWidget(Widget):
 
     def __init__(self, surface="lecture_2d", *, point=(0.5, -0.5), angle: float = 30.0, figsize=None,
                  live: bool | None = None):
-        self.surface = _surface(surface, 2)
+        self.surface = surfaces.as_surface(surface, dim=2)
         (x0, x1), (y0, y1) = self.surface.bounds
         p = check_array("point", point, ndim=1)
         if p.shape != (2,) or not (x0 <= p[0] <= x1 and y0 <= p[1] <= y1):
@@ -387,7 +377,7 @@ def plot_partial_slices(surface="lecture_2d", point=(0.0, 0.0), *, half_width: f
         the analytic ``(df/dx, df/dy)`` at ``p``.
     Example: ``fig = plot_partial_slices("lecture_2d", (0.0, 0.0))``
     """
-    s = _surface(surface, 2)
+    s = surfaces.as_surface(surface, dim=2)
     p = check_array("point", point, ndim=1)
     hw = check_real("half_width", half_width, low=0.0, low_open=True)
     if fig is None:
@@ -443,7 +433,7 @@ def plot_tangent_plane(surface="lecture_2d", point=(0.0, 0.0), *, half_width: fl
         the figure; ``fig.plane`` holds the plane's ``(X, Y, Z)`` meshes.
     Example: ``plot_tangent_plane("lecture_2d", (0.0, 0.0))``
     """
-    s = _surface(surface, 2)
+    s = surfaces.as_surface(surface, dim=2)
     p = check_array("point", point, ndim=1)
     hw = check_real("half_width", half_width, low=0.0, low_open=True)
     fig = fig or _new_figure((6.0, 5.0))
@@ -474,7 +464,7 @@ def plot_gradient_field(surface="lecture_2d", *, num_arrows: int = 17, ax=None, 
         the axes; ``ax.field`` holds ``(points (k, 2), grads (k, 2))``.
     Example: ``plot_gradient_field("lecture_2d")``
     """
-    s = _surface(surface, 2)
+    s = surfaces.as_surface(surface, dim=2)
     if ax is None:
         ax = _new_figure((6.2, 5.4)).add_subplot(1, 1, 1)
     X, Y, Z = s.grid(200)

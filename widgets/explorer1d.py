@@ -18,8 +18,7 @@ import numpy as np
 from lecture_utils import surfaces
 from lecture_utils._validate import check_real
 
-from ._common import (TrajectoryWidget, as_surface, nice_limits, parse_optimizers, per_optimizer, surface_names,
-                      surface_title)
+from ._common import TrajectoryWidget, nice_limits, parse_optimizers, per_optimizer, surface_title
 from .base import callback, color, float_slider
 
 __all__ = ["Explorer1D"]
@@ -55,7 +54,7 @@ class Explorer1D(TrajectoryWidget):
         x0: start point; default a good first choice for the surface. A start outside the plotting box
             widens the box.
         num_steps: number of steps (1 to 2000).
-        maximize: run gradient ASCENT: optimize ``surfaces.negate(surface)`` but draw ``f`` itself.
+        maximize: run gradient ASCENT: optimize ``surface.negated()`` but draw ``f`` itself.
         functions: ``None`` (default) shows a ``function`` dropdown of the registered 1D surfaces (plus
             ``surface`` when it is a custom one), a list of names/Surfaces shows those, ``False`` none.
         tol: gradient norm under which a run counts as converged.
@@ -69,7 +68,7 @@ class Explorer1D(TrajectoryWidget):
     def __init__(self, surface="sin_parabola", optimizers="sgd", *, lr=None, momentum=None, x0=None,
                  num_steps=None, maximize: bool = False, functions=None, tol: float = 1e-5, figsize=None,
                  live=None):
-        s = as_surface(surface, 1)
+        s = surfaces.as_surface(surface, dim=1)
         specs = parse_optimizers(optimizers)
         if not isinstance(maximize, (bool, np.bool_)):
             raise TypeError(f"maximize must be True or False, got {maximize!r}")
@@ -100,7 +99,7 @@ class Explorer1D(TrajectoryWidget):
         if functions is False:
             return None
         if functions is None:
-            items = surface_names(1)
+            items = surfaces.names(dim=1)
             choices = [(n, n) for n in items]
             if s.name not in items:
                 choices.append((s.name, s))
@@ -109,7 +108,7 @@ class Explorer1D(TrajectoryWidget):
             functions = [functions]
         choices = []
         for f in functions:
-            sf = as_surface(f, 1, "functions")
+            sf = surfaces.as_surface(f, dim=1, name="functions")
             choices.append((sf.name, f if isinstance(f, str) else sf))
         if not choices:
             raise ValueError("functions must hold at least one 1D surface name or Surface, or be None/False")
@@ -159,7 +158,7 @@ class Explorer1D(TrajectoryWidget):
     def _set_surface(self, s, x0=None):
         """Use surface ``s`` (drawn once here); ``x0=None`` takes the surface's default start."""
         self.surface = s
-        self._run_surface = surfaces.negate(s) if self.maximize else s
+        self._run_surface = s.negated() if self.maximize else s
         lo, hi = s.bounds[0]
         if x0 is None:
             x0 = self._defaults(s)[1]

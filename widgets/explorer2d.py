@@ -16,11 +16,11 @@ import math
 import ipywidgets
 import numpy as np
 
-from lecture_utils import surfaces
+from lecture_utils import custom_surfaces, surfaces
 from lecture_utils._validate import check_int, check_real
 
-from ._common import (TrajectoryWidget, as_surface, nice_limits, parse_optimizers, per_optimizer,
-                      reference_value, suffix, surface_names, surface_title)
+from ._common import (TrajectoryWidget, nice_limits, parse_optimizers, per_optimizer,
+                      reference_value, suffix, surface_title)
 from .base import callback, color, float_slider, log_slider
 
 __all__ = ["Explorer2D", "DEFAULTS_2D", "default_settings"]
@@ -114,7 +114,7 @@ class Explorer2D(TrajectoryWidget):
         x0: start point ``(x, y)``; default a good first choice for the surface. A start outside the
             plotting box widens the box.
         num_steps: number of steps (1 to 2000).
-        formula: show a ``formula`` text box (a formula in x and y, read by ``surfaces.from_expression``).
+        formula: show a ``formula`` text box (a formula in x and y, read by ``custom_surfaces.from_expression``).
         formula_bounds: plotting box for typed formulas (default ``[(-3, 3), (-3, 3)]``).
         functions: ``None`` (default) shows a ``function`` dropdown of the registered 2D surfaces (plus
             ``surface`` when it is a custom one), a list of names/Surfaces shows those, ``False`` none.
@@ -135,14 +135,14 @@ class Explorer2D(TrajectoryWidget):
                  x0=None, num_steps=None, formula: bool = True, formula_bounds=None, functions=None,
                  clipping: bool = False, clip_norm=None, view3d: bool = False, tol: float = 1e-5,
                  grid: int = 120, figsize=None, live=None):
-        s = as_surface(surface, 2)
+        s = surfaces.as_surface(surface, dim=2)
         specs = parse_optimizers(optimizers)
         for name, val in (("formula", formula), ("clipping", clipping), ("view3d", view3d)):
             if not isinstance(val, (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {val!r}")
         self.grid_n = check_int("grid", grid, low=20, high=400)
         clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_open=True, allow_none=True)
-        self._formula_bounds = surfaces._check_bounds(formula_bounds, 2)
+        self._formula_bounds = surfaces.check_bounds(formula_bounds, 2, "formula_bounds")
         self._choices = self._function_choices(functions, s)
         if x0 is not None:
             x0 = self._check_x0(x0)
@@ -205,14 +205,14 @@ class Explorer2D(TrajectoryWidget):
         if functions is False:
             return None
         if functions is None:
-            items = surface_names(2)
+            items = surfaces.names(dim=2)
             choices = [(n, n) for n in items]
             if s.name not in items:
                 choices.append((s.name, s))
             return choices
         if isinstance(functions, (str, surfaces.Surface)):
             functions = [functions]
-        choices = [(as_surface(f, 2, "functions").name, f) for f in functions]
+        choices = [(surfaces.as_surface(f, dim=2, name="functions").name, f) for f in functions]
         if not choices:
             raise ValueError("functions must hold at least one 2D surface name or Surface, or be None/False")
         if s.name not in [c[0] for c in choices]:
@@ -503,7 +503,7 @@ class Explorer2D(TrajectoryWidget):
         text = change["new"].strip()
         if not text:
             return
-        s = surfaces.from_expression(text, bounds=self._formula_bounds, dim=2)  # ValueError: shown, nothing changes
+        s = custom_surfaces.from_expression(text, bounds=self._formula_bounds, dim=2)  # ValueError: shown, nothing changes
         self._use_surface(s)
         dd = self.controls.get("function")
         if dd is not None:  # list the typed surface in the dropdown and select it (without rebuilding again)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..surfaces import Surface, get
+from ..surfaces import get
 from ._core import CheckFailed, expect_close, passed, try_call
 
 __all__ = ["check_pso_step", "check_random_search"]
@@ -70,13 +70,7 @@ def check_pso_step(pso_step) -> bool:
 def _recording(surface):
     log = []
 
-    def value(X):
-        log.append(np.array(X, copy=True))
-        return surface._value(X)
-
-    s = Surface(surface.name, surface.dim, surface.bounds, value, surface._grad, surface._hess,
-                formula=surface.formula)
-    return s, log
+    return surface.observed(lambda X: log.append(np.array(X, copy=True))), log
 
 
 def check_random_search(random_search) -> bool:

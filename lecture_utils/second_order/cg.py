@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_array, check_choice, check_int, check_real
-from ..surfaces import Surface
+from ..surfaces import Surface, as_surface
 from .linesearch import (LINE_SEARCHES, check_wolfe_constants, fail_by_reason, initial_step_guess, quadratic_params,
                          search)
-from .recorder import Recorder, SecondOrderTrajectory, check_surface
+from .recorder import Recorder, SecondOrderTrajectory
 
 __all__ = ["CGResult", "check_spd", "linear_cg", "nonlinear_cg", "BETAS"]
 
@@ -177,7 +177,7 @@ def nonlinear_cg(surface: Surface, x0, num_steps: int = 200, beta: str = "PR+", 
         where the step was a steepest-descent restart), ``extras["directions"]`` ``(num_steps, B, d)``.
     Example: ``nonlinear_cg(surfaces.get("rosenbrock"), [-1.2, 1.0], 300, beta="FR", restart_every=2)``
     """
-    check_surface(surface)
+    surface = as_surface(surface)
     check_choice("beta", beta, BETAS)
     check_choice("line_search", line_search, LINE_SEARCHES)
     restart_every = check_int("restart_every", restart_every, low=1, allow_none=True)

@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 
 from .._validate import check_choice, check_int, check_real
-from ..surfaces import Surface
-from .recorder import Recorder, SecondOrderTrajectory, check_surface
+from ..surfaces import Surface, as_surface
+from .recorder import Recorder, SecondOrderTrajectory
 
 __all__ = ["LineSearchResult", "exact_quadratic", "armijo", "strong_wolfe", "search", "quadratic_params",
            "steepest_descent", "LINE_SEARCHES"]
@@ -371,7 +371,7 @@ def steepest_descent(surface: Surface, x0, num_steps: int = 100, line_search: st
         search directions ``(num_steps, B, d)``.
     Example: ``steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 30)``
     """
-    check_surface(surface)
+    surface = as_surface(surface)
     check_choice("line_search", line_search, LINE_SEARCHES)
     c1, c2 = check_wolfe_constants(c1, c2)
     t0 = check_real("t0", t0, low=0.0, low_open=True)

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import inspect
 
-import numpy as np
 
 from .. import optim
-from .._validate import check_choice, check_int
-from ..surfaces import CriticalPoint, Surface
+from .._validate import check_choice
+from ..surfaces import Surface
 from . import cg, linesearch, newton, quasi_newton
 
-__all__ = ["FIRST_ORDER", "SECOND_ORDER", "names", "run_method", "is_quadratic", "rosenbrock_nd"]
+__all__ = ["FIRST_ORDER", "SECOND_ORDER", "names", "run_method", "is_quadratic"]
 
 FIRST_ORDER = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 SECOND_ORDER = ("newton", "damped_newton", "saddle_free_newton", "steepest_descent", "cg", "bfgs", "lbfgs")
@@ -86,40 +85,3 @@ def run_method(name: str, surface: Surface, x0, num_steps: int = 100, **kwargs) 
         raise TypeError(f"{name} got unexpected keyword(s) {unknown}; it accepts {sorted(allowed)}")
     call = {**defaults, **kwargs}
     return fn(surface, x0, num_steps, **call)
-
-
-def rosenbrock_nd(n: int) -> Surface:
-    """The extended Rosenbrock function in ``n >= 2`` dimensions, with analytic gradient and Hessian.
-
-    ``f(x) = sum_{i < n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2``, minimum 0 at ``(1, ..., 1)``; a curved
-    valley in many dimensions, the usual test problem for quasi-Newton memory (lecture 06).
-    Example: ``rosenbrock_nd(20).value(np.ones(20))  # 0.0``
-    """
-    n = check_int("n", n, low=2)
-
-    def value(X):
-        a, b = X[:, :-1], X[:, 1:]
-        return np.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2, axis=1)
-
-    def grad(X):
-        a, b = X[:, :-1], X[:, 1:]
-        r = b - a * a
-        G = np.zeros_like(X)
-        G[:, :-1] = -400.0 * a * r - 2.0 * (1.0 - a)
-        G[:, 1:] += 200.0 * r
-        return G
-
-    def hess(X):
-        a, b = X[:, :-1], X[:, 1:]
-        H = np.zeros((X.shape[0], n, n))
-        i = np.arange(n - 1)
-        H[:, i, i] = 1200.0 * a * a - 400.0 * b + 2.0
-        H[:, i + 1, i + 1] += 200.0
-        H[:, i, i + 1] = -400.0 * a
-        H[:, i + 1, i] = -400.0 * a
-        return H
-
-    s = Surface(f"rosenbrock_{n}d", n, [(-2.0, 2.0)] * n, value, grad, hess,
-                formula=f"Rosenbrock in {n} dimensions", known_points=[(np.ones(n), "minimum")], search_grid=2)
-    s._critical = [CriticalPoint(np.ones(n), "minimum", 0.0)]  # known; a grid search in n dimensions is not
-    return s

@@ -25,9 +25,9 @@ import time
 import numpy as np
 
 from .._validate import check_array, check_choice, check_int, check_real
-from ..surfaces import Surface
+from ..surfaces import Surface, as_surface
 from .linesearch import armijo, fail_by_reason
-from .recorder import Recorder, SecondOrderTrajectory, check_surface
+from .recorder import Recorder, SecondOrderTrajectory
 
 __all__ = ["VARIANTS", "newton_direction", "run_newton", "gaussian_elimination", "time_solve"]
 
@@ -92,7 +92,7 @@ def run_newton(surface: Surface, x0, num_steps: int = 20, *, variant: str = "pla
         the point (``extras["failed_at"]``).
     Example: ``run_newton(surfaces.get("rosenbrock"), [-1.2, 1.0], 30, line_search="armijo")``
     """
-    check_surface(surface)
+    surface = as_surface(surface)
     check_choice("variant", variant, VARIANTS)
     check_choice("line_search", line_search, (None, "armijo"))
     if damping is None:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_choice, check_int, check_real
-from ..surfaces import Surface
+from ..surfaces import Surface, as_surface
 from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
-from .recorder import Recorder, SecondOrderTrajectory, check_surface
+from .recorder import Recorder, SecondOrderTrajectory
 
 __all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian"]
 
@@ -87,7 +87,7 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
         a trajectory (see :class:`~lecture_utils.second_order.recorder.SecondOrderTrajectory`).
     Example: ``bfgs(surfaces.get("beale"), [1.0, 1.0], 100).status()``
     """
-    check_surface(surface)
+    surface = as_surface(surface)
     check_choice("line_search", line_search, ("wolfe", "armijo"))
     c1, c2 = check_wolfe_constants(c1, c2)
     max_evals = check_int("max_evals", max_evals, low=1)
@@ -220,7 +220,7 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
         a trajectory; ``extras["memory_used"]`` ``(T, B)`` is the number of stored pairs at each step.
     Example: ``lbfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100, m=5).status()``
     """
-    check_surface(surface)
+    surface = as_surface(surface)
     m = check_int("m", m, low=1)
     lr = check_real("lr", lr, low=0.0, low_open=True)
     check_choice("line_search", line_search, (None, "wolfe", "armijo"))

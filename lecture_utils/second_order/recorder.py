@@ -14,9 +14,9 @@ import numpy as np
 
 from .._validate import check_int, check_real
 from ..optim import Trajectory
-from ..surfaces import Surface
+from ..surfaces import Surface, as_surface
 
-__all__ = ["SecondOrderTrajectory", "Recorder", "start_points", "check_surface"]
+__all__ = ["SecondOrderTrajectory", "Recorder"]
 
 
 @dataclass
@@ -49,31 +49,6 @@ class SecondOrderTrajectory(Trajectory):
         return out
 
 
-def check_surface(surface) -> Surface:
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a lecture_utils.surfaces.Surface, got {type(surface).__name__}")
-    return surface
-
-
-def start_points(surface: Surface, x0) -> np.ndarray:
-    """``x0`` as a ``(B, d)`` float array of finite start points (a ``(d,)`` point becomes ``B = 1``)."""
-    try:
-        X = np.array(x0, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"x0 must be numbers of shape ({surface.dim},) or (B, {surface.dim}), "
-                        f"got {type(x0).__name__}") from None
-    if X.ndim == 0 and surface.dim == 1:
-        X = X.reshape(1, 1)
-    elif X.ndim == 1 and X.shape[0] == surface.dim:
-        X = X[None, :]
-    elif not (X.ndim == 2 and X.shape[1] == surface.dim and X.shape[0] >= 1):
-        raise ValueError(f"x0 must have shape ({surface.dim},) or (B, {surface.dim}) for surface "
-                         f"{surface.name!r} of dimension {surface.dim}, got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("x0 must be finite: it contains NaN or infinity")
-    return X
-
-
 class Recorder:
     """State of ``B`` points that stop independently, written into a trajectory row by row.
 
@@ -83,11 +58,11 @@ class Recorder:
     """
 
     def __init__(self, surface: Surface, x0, num_steps: int, tol: float, label: str):
-        self.surface = check_surface(surface)
+        self.surface = surface = as_surface(surface)
         self.num_steps = check_int("num_steps", num_steps, low=1)
         self.tol = check_real("tol", tol, low=0.0)
         self.label = label
-        X = start_points(surface, x0)
+        X = surface.start_points(x0)
         B, d = X.shape
         self.B, self.d = B, d
         T = self.num_steps + 1
@@ -113,13 +88,13 @@ class Recorder:
         if X.shape[0] == 0:
             return np.empty(0), np.empty((0, self.d))
         with np.errstate(all="ignore"):
-            f = np.asarray(self.surface._value(X), dtype=float).reshape(X.shape[0])
-            g = np.asarray(self.surface._grad(X), dtype=float).reshape(X.shape[0], self.d)
+            f = self.surface.value_batch(X)
+            g = self.surface.grad_batch(X)
         return f, g
 
     def hessian(self, X: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(self.surface._hess(X), dtype=float).reshape(X.shape[0], self.d, self.d)
+            return self.surface.hessian_batch(X)
 
     # ---- state ------------------------------------------------------------------------------------------
     def active_indices(self) -> np.ndarray:
