@@ -6,7 +6,7 @@ Run: python -m bench.bench_sgd [--repeats 3]
    with ``torch.optim.SGD`` and autograd in float64 on the same minibatches; both must end at the same weights.
 2. ``TiltedLandscape.sgd_many`` (100 runs x 2000 updates at once) against ``sgd.sgd`` called run by run
    (measured on 5 runs and scaled: the work per run is identical); both must agree on full-batch runs.
-3. ``sgd.gradient_spread`` (per-example gradients once, one matrix product per batch size) against drawing each
+3. ``minibatch.gradient_spread`` (per-example gradients once, one matrix product per batch size) against drawing each
    minibatch and calling ``grad`` on it; both must give spreads within 10 % of sigma / sqrt(n).
 """
 from __future__ import annotations
@@ -18,8 +18,7 @@ import time
 import numpy as np
 import torch
 
-from lecture_utils import linear_models as lm
-from lecture_utils import sgd
+from lecture_utils import minibatch, problems, sgd
 from lecture_utils.datasets import load_digits
 
 
@@ -54,7 +53,7 @@ def main(argv=None):
     rows = []
 
     X, y, _, _ = load_digits()
-    prob = lm.SoftmaxRegression(X, y)
+    prob = problems.SoftmaxRegression(X, y)
     theta0 = prob.init()
     t_ours, run = best_of(lambda: sgd.sgd(prob, theta0, lr=0.5, batch_size=32, num_epochs=5, order="fixed"),
                           args.repeats)
@@ -62,7 +61,7 @@ def main(argv=None):
     assert np.allclose(run.theta, w_torch, rtol=1e-8, atol=1e-10), "sgd.sgd and torch ended at different weights"
     rows.append(("digits softmax, batch 32, 5 epochs", "torch.optim.SGD + autograd", t_torch, t_ours))
 
-    land = sgd.TiltedLandscape()
+    land = problems.TiltedLandscape()
     t_many, xs = best_of(lambda: land.sgd_many(land.sharp_min, 0.02, 1, 2000, num_runs=100), args.repeats)
     t_loop5, _ = best_of(lambda: [sgd.sgd(land, [land.sharp_min], lr=0.02, batch_size=1, num_epochs=2000 / land.n,
                                           seed=s) for s in range(5)], 1)
@@ -73,7 +72,7 @@ def main(argv=None):
 
     theta = prob.init(scale=0.1, seed=0)
     sizes = 2 ** np.arange(11)
-    t_spread, sp = best_of(lambda: sgd.gradient_spread(prob, theta, sizes, num_draws=100, seed=0), args.repeats)
+    t_spread, sp = best_of(lambda: minibatch.gradient_spread(prob, theta, sizes, num_draws=100, seed=0), args.repeats)
 
     def naive():
         rng = np.random.default_rng(0)

@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from lecture_utils import optim, surfaces  # noqa: E402
+from lecture_utils import optim, surfaces
 
 REPEATS = 40
 LRS = np.geomspace(6e-4, 1.6e-3, REPEATS)  # a slow drag of the lr slider of the first optimizer

@@ -100,3 +100,23 @@ def as_points(value, dim: int, name: str = "x0", *, what: str = "") -> np.ndarra
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} must be finite: it contains NaN or infinity")
     return X
+
+
+def check_callable(name: str, fn):
+    """Return ``fn`` after checking it can be called; ``TypeError`` naming the argument otherwise."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be a function, got {type(fn).__name__}")
+    return fn
+
+
+def scalar_or_array(a):
+    """A 0-d result as a Python float, anything else unchanged (functions that take a number or an array)."""
+    return float(a) if np.ndim(a) == 0 else a
+
+
+def as_generator(seed, name: str = "seed") -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a non-negative integer seed, or the Generator itself (scikit-learn's
+    ``check_random_state`` idea). Anything else raises ``TypeError``/``ValueError`` naming ``name``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int(name, seed, low=0))

@@ -7,7 +7,8 @@ so that ``widgets.calculus.draw_graph`` can draw them.
 
 The functions :func:`exp`, :func:`log`, :func:`tanh`, :func:`sigmoid`, :func:`relu`, :func:`sin` and
 :func:`cos` work on plain floats too, so one Python function can be evaluated with floats (for finite
-differences) and with :class:`Value` (for backprop).
+differences) and with :class:`Value` (for backprop). :func:`compare_gradient_costs` counts what a gradient
+costs by reverse mode and by finite differences as the number of inputs grows.
 
 Example::
 
@@ -21,10 +22,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from dataclasses import dataclass
 
+import numpy as np
+
+from ._validate import check_int, check_real
+from .finite_differences import CountingFunction, numerical_gradient
+
 __all__ = ["Value", "Graph", "graph", "topological_order", "value_and_grad",
-           "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos"]
+           "exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "chain_function", "compare_gradient_costs"]
 
 
 class Value:
@@ -308,3 +315,60 @@ def sin(x):
 def cos(x):
     """cos for a :class:`Value` or a float."""
     return x.cos() if isinstance(x, Value) else math.cos(x)
+
+
+# ---- what a gradient costs: reverse mode vs finite differences (lecture 02) -------------------------
+def chain_function(v):
+    """A test function of ``n >= 2`` inputs whose cost grows linearly with ``n``, for floats or ``Value`` nodes.
+
+    ``f(v) = sum_i tanh(v_i v_{i+1}) + 0.1 v_i^2``. Example: ``chain_function([0.1, 0.2, 0.3])``
+    """
+    total = 0.0
+    for i in range(len(v) - 1):
+        total = total + tanh(v[i] * v[i + 1]) + 0.1 * v[i] * v[i]
+    return total
+
+
+def compare_gradient_costs(ns, *, h: float = 1e-5, repeats: int = 1, seed: int = 0) -> dict:
+    """Gradient of :func:`chain_function` in ``n`` variables by reverse mode and by central differences.
+
+    Counts are exact (calls of the function; reverse mode also reports its backward pass and graph size);
+    times are wall-clock, the best of ``repeats`` runs, so only their growth with ``n`` means anything.
+
+    Args:
+        ns: sizes to try, each >= 2; h: finite-difference step; repeats: timing repeats.
+    Returns:
+        dict of ``(len(ns),)`` arrays: ``n``, ``fd_calls``, ``fd_seconds``, ``ad_forward_calls``,
+        ``ad_backward_passes``, ``ad_nodes``, ``ad_seconds``, ``max_abs_diff`` (between the two gradients).
+    Example: ``compare_gradient_costs([2, 8, 32])["fd_calls"]  # [4, 16, 64]``
+    """
+    ns = [check_int("n", n, low=2) for n in np.atleast_1d(ns).tolist()]
+    repeats = check_int("repeats", repeats, low=1)
+    h = check_real("h", h, low=0.0, low_open=True)
+    rng = np.random.default_rng(check_int("seed", seed, low=0))
+    out = {k: [] for k in ("n", "fd_calls", "fd_seconds", "ad_forward_calls", "ad_backward_passes",
+                           "ad_nodes", "ad_seconds", "max_abs_diff")}
+    for n in ns:
+        x = rng.uniform(-1, 1, n)
+        xs = x.tolist()
+        fd_fn = CountingFunction(lambda v: chain_function(list(v)))
+        ad_fn = CountingFunction(chain_function)
+        best_fd = best_ad = math.inf
+        for _ in range(repeats):
+            fd_fn.reset()
+            t0 = time.perf_counter()
+            g_fd = numerical_gradient(fd_fn, x, h=h)
+            best_fd = min(best_fd, time.perf_counter() - t0)
+            ad_fn.reset()
+            t0 = time.perf_counter()
+            _, g_ad, info = value_and_grad(ad_fn, xs)
+            best_ad = min(best_ad, time.perf_counter() - t0)
+        out["n"].append(n)
+        out["fd_calls"].append(fd_fn.calls)
+        out["fd_seconds"].append(best_fd)
+        out["ad_forward_calls"].append(ad_fn.calls)
+        out["ad_backward_passes"].append(info["backward_passes"])
+        out["ad_nodes"].append(info["nodes"])
+        out["ad_seconds"].append(best_ad)
+        out["max_abs_diff"].append(float(np.max(np.abs(np.asarray(g_ad) - g_fd))))
+    return {k: np.asarray(v) for k, v in out.items()}

@@ -7,32 +7,31 @@ hyperparameter as an argument.
 Parameters are one flat vector ``theta``: for a linear model on ``d`` features it holds the ``d`` weights and
 then the bias, so ``theta = (w, b)`` and ``X @ w + b == add_bias(X) @ theta``.
 
-The three "problems" (:class:`LeastSquares`, :class:`SoftmaxRegression`, :class:`HingeClassifier`) share one
-interface that the SGD loops in :mod:`lecture_utils.sgd` rely on: ``loss(theta, idx)``, ``grad(theta, idx)``
-(the mean over the rows ``idx``, all rows when ``idx`` is None) and ``example_grads(theta, idx)`` (one row per
-example). Example::
+The same models as sums over examples, with minibatch gradients for the SGD loops of lecture 04, are the
+"problems" of :mod:`lecture_utils.problems`. Example::
 
     from lecture_utils import linear_models as lm
     theta = lm.normal_equations(X, y)          # closed form, O(d^3)
-    prob = lm.LeastSquares(X, y); prob.grad(theta)   # ~ 0 at the solution
+    lm.mse_grad(theta, X, y)                   # ~ 0 at the solution
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ._validate import check_array, check_int, check_real
+from .surrogates import hinge_loss
 
 __all__ = [
     "line_data", "add_bias", "standardize", "mse_loss", "mse_grad", "normal_equations", "condition_number",
-    "regression_surface", "hinge_objective", "hinge_subgradient", "fit_hinge", "HingeFit", "LeastSquares",
-    "SoftmaxRegression", "HingeClassifier", "softmax",
+    "regression_surface", "hinge_objective", "hinge_subgradient", "fit_hinge", "HingeFit", "check_Xy", "check_pm1",
 ]
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------------------
-def _check_Xy(X, y, *, labels=False):
+def check_Xy(X, y, *, labels=False):
+    """``(X (n, d), y (n,))`` as float arrays of matching length (integer-valued ``y`` when ``labels``)."""
     X = check_array("X", X, ndim=(1, 2))
     if X.ndim == 1:  # one feature given as a plain vector
         X = X[:, None]
@@ -127,7 +126,7 @@ def mse_loss(theta, X, y):
     Returns:
         a float, or ``(B,)`` for a batch of thetas. Example: ``mse_loss([2.0, 1.0], [[1.0]], [3.0])  # 0.0``
     """
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     A = add_bias(X)
     T, single = _thetas(theta, A.shape[1])
     with np.errstate(all="ignore"):
@@ -144,7 +143,7 @@ def mse_grad(theta, X, y):
     Returns:
         same shape as ``theta``. Example: ``mse_grad(normal_equations(X, y), X, y)  # ~ zeros``
     """
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     A = add_bias(X)
     T, single = _thetas(theta, A.shape[1])
     with np.errstate(all="ignore"):
@@ -162,7 +161,7 @@ def normal_equations(X, y) -> np.ndarray:
     Returns:
         ``theta`` of shape ``(d + 1,)``: weights, then bias. Example: ``w, b = normal_equations(x, 2 * x + 1)``
     """
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     A = add_bias(X)
     M, v = A.T @ A, A.T @ y
     try:
@@ -199,7 +198,7 @@ def regression_surface(X, y, bounds=None, *, name: str = "least squares"):
     """
     from .surfaces import from_quadratic
 
-    X, y = _check_Xy(X, y)
+    X, y = check_Xy(X, y)
     A = add_bias(X)
     n = len(y)
     H = 2.0 / n * (A.T @ A)
@@ -217,7 +216,8 @@ def regression_surface(X, y, bounds=None, *, name: str = "least squares"):
 # ---------------------------------------------------------------------------------------------------------
 # Hinge-loss linear classifier with L2 regularization
 # ---------------------------------------------------------------------------------------------------------
-def _check_pm1(y):
+def check_pm1(y):
+    """Check that the labels ``y`` are all -1 or +1 (the hinge loss's convention)."""
     if not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError(f"y must hold labels -1 and +1 only, got values {np.unique(y)[:6]}")
 
@@ -230,13 +230,13 @@ def hinge_objective(theta, X, y, lam: float = 0.01):
     Returns:
         float or ``(B,)``. Example: ``hinge_objective([0, 0, 0], X, y)  # 1.0: every margin is 0``
     """
-    X, y = _check_Xy(X, y)
-    _check_pm1(y)
+    X, y = check_Xy(X, y)
+    check_pm1(y)
     lam = check_real("lam", lam, low=0.0)
     A = add_bias(X)
     T, single = _thetas(theta, A.shape[1])
     margins = y * (T @ A.T)
-    out = np.maximum(0.0, 1.0 - margins).mean(axis=1) + lam * np.sum(T[:, :-1] ** 2, axis=1)
+    out = hinge_loss(margins).mean(axis=1) + lam * np.sum(T[:, :-1] ** 2, axis=1)
     return float(out[0]) if single else out
 
 
@@ -248,8 +248,8 @@ def hinge_subgradient(theta, X, y, lam: float = 0.01):
     Returns:
         same shape as ``theta``. Example: ``theta = theta - lr * hinge_subgradient(theta, X, y, lam)``
     """
-    X, y = _check_Xy(X, y)
-    _check_pm1(y)
+    X, y = check_Xy(X, y)
+    check_pm1(y)
     lam = check_real("lam", lam, low=0.0)
     A = add_bias(X)
     T, single = _thetas(theta, A.shape[1])
@@ -291,8 +291,8 @@ def fit_hinge(X, y, lam: float = 0.01, lr: float = 0.5, num_steps: int = 2000, *
     Returns:
         a :class:`HingeFit`. Example: ``fit = fit_hinge(X, y, lam=0.01); w, b = fit.theta[:-1], fit.theta[-1]``
     """
-    X, y = _check_Xy(X, y)
-    _check_pm1(y)
+    X, y = check_Xy(X, y)
+    check_pm1(y)
     lam = check_real("lam", lam, low=0.0)
     lr = check_real("lr", lr, low=0.0, low_open=True)
     num_steps = check_int("num_steps", num_steps, low=1)
@@ -315,200 +315,3 @@ def fit_hinge(X, y, lam: float = 0.01, lr: float = 0.5, num_steps: int = 2000, *
     return HingeFit(thetas, hinge_objective(thetas, X, y, lam), lrs)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Problems with minibatch gradients by index (lecture 04)
-# ---------------------------------------------------------------------------------------------------------
-class _Problem:
-    """Shared plumbing: data, index checks, and the mean of per-example gradients."""
-
-    def __init__(self, X, y, *, labels=False):
-        X, y = _check_Xy(X, y, labels=labels)
-        self.X, self.y = X, y
-        self.A = add_bias(X)
-        self.n, self.d = X.shape
-
-    def _idx(self, idx):
-        if idx is None:
-            return slice(None), self.n
-        idx = np.asarray(idx)
-        if idx.dtype == bool or not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1 or idx.size == 0:
-            raise ValueError(f"idx must be a non-empty 1D array of integer row indices, got {idx!r:.60}")
-        if idx.min() < -self.n or idx.max() >= self.n:
-            raise ValueError(f"idx must index rows 0..{self.n - 1}, got values from {idx.min()} to {idx.max()}")
-        return idx, idx.size
-
-    def _theta(self, theta):
-        theta = check_array("theta", theta, ndim=1, allow_nan=True)
-        if theta.shape != (self.num_params,):
-            raise ValueError(f"theta must have shape ({self.num_params},), got {theta.shape}")
-        return theta
-
-    def grad(self, theta, idx=None):
-        """Mean gradient over the rows ``idx`` (all rows when None), shape ``(num_params,)``."""
-        theta = self._theta(theta)
-        rows, _ = self._idx(idx)
-        with np.errstate(all="ignore"):
-            return self._batch_grad(theta, rows)
-
-    def example_grads(self, theta, idx=None):
-        """Per-example gradients, one row per index in ``idx`` (all rows when None): ``(k, num_params)``."""
-        theta = self._theta(theta)
-        rows, _ = self._idx(idx)
-        with np.errstate(all="ignore"):
-            return self._example_grads(theta, rows)
-
-    def _batch_grad(self, theta, rows):
-        """The mean gradient without argument checks (the SGD loops call this once per update)."""
-        return self._example_grads(theta, rows).mean(axis=0)
-
-    def __repr__(self):
-        return f"{type(self).__name__}(n={self.n}, d={self.d}, num_params={self.num_params})"
-
-
-class LeastSquares(_Problem):
-    """Least squares with a bias as a sum over examples: ``loss_i = (w . x_i + b - y_i)^2`` (lectures 03, 04).
-
-    Args:
-        X: ``(n, d)`` inputs; y: ``(n,)`` targets.
-    Example: ``prob = LeastSquares(X, y); prob.grad(theta, idx=[0, 5, 9])  # minibatch gradient``
-    """
-
-    def __init__(self, X, y):
-        super().__init__(X, y)
-        self.num_params = self.d + 1
-
-    def solution(self) -> np.ndarray:
-        """The minimizer from the normal equations, shape ``(d + 1,)``."""
-        return normal_equations(self.X, self.y)
-
-    def loss(self, theta, idx=None) -> float:
-        """Mean squared error over rows ``idx`` (all when None)."""
-        theta = self._theta(theta)
-        rows, _ = self._idx(idx)
-        with np.errstate(all="ignore"):
-            r = self.A[rows] @ theta - self.y[rows]
-            return float(np.mean(r * r))
-
-    def _example_grads(self, theta, rows):
-        A = self.A[rows]  # per-example gradient 2 (a_i . theta - y_i) a_i
-        return 2.0 * (A @ theta - self.y[rows])[:, None] * A
-
-    def _batch_grad(self, theta, rows):
-        A = self.A[rows]
-        return 2.0 / A.shape[0] * (A @ theta - self.y[rows]) @ A
-
-
-def softmax(logits) -> np.ndarray:
-    """Row-wise softmax, shifted by each row's maximum so that large logits do not overflow."""
-    z = np.asarray(logits, dtype=float)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-class SoftmaxRegression(_Problem):
-    """Multinomial logistic (softmax) regression with cross-entropy loss (lecture 04, on the digits).
-
-    ``theta`` is the flattened ``(d + 1, C)`` matrix whose last row is the bias; the logits of ``x`` are
-    ``add_bias(x) @ theta.reshape(d + 1, C)``. ``weight_decay`` adds ``weight_decay / 2 * ||W||^2`` on the
-    weights (not the biases) to every example's loss.
-
-    Args:
-        X: ``(n, d)`` inputs; y: ``(n,)`` integer labels in ``0..num_classes - 1``.
-        num_classes: default ``max(y) + 1``.
-    Example: ``prob = SoftmaxRegression(X, y); prob.loss(prob.init())  # log(10) for 10 classes``
-    """
-
-    def __init__(self, X, y, num_classes: int | None = None, weight_decay: float = 0.0):
-        super().__init__(X, y, labels=True)
-        self.y = self.y.astype(np.int64)
-        self.num_classes = (int(self.y.max()) + 1 if num_classes is None
-                            else check_int("num_classes", num_classes, low=2))
-        if self.y.min() < 0 or self.y.max() >= self.num_classes:
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got {self.y.min()}..{self.y.max()}")
-        self.weight_decay = check_real("weight_decay", weight_decay, low=0.0)
-        self.num_params = (self.d + 1) * self.num_classes
-        self._mask = np.ones((self.d + 1, self.num_classes))
-        self._mask[-1] = 0.0  # no decay on the bias row
-
-    def init(self, scale: float = 0.0, seed: int = 0) -> np.ndarray:
-        """A start point: zeros (``scale=0``) or small Gaussian weights, shape ``(num_params,)``."""
-        scale = check_real("scale", scale, low=0.0)
-        return np.random.default_rng(check_int("seed", seed, low=0)).normal(0.0, 1.0, self.num_params) * scale
-
-    def logits(self, theta, X=None) -> np.ndarray:
-        """Logits ``(n, C)`` for the training inputs, or for other inputs ``X`` of shape ``(m, d)``."""
-        theta = self._theta(theta)
-        A = self.A if X is None else add_bias(X)
-        return A @ theta.reshape(self.d + 1, self.num_classes)
-
-    def predict(self, theta, X=None) -> np.ndarray:
-        """Predicted labels ``(n,)``."""
-        return np.argmax(self.logits(theta, X), axis=1)
-
-    def accuracy(self, theta, X=None, y=None) -> float:
-        """Fraction of correct predictions on the training data, or on ``(X, y)``."""
-        y = self.y if y is None else np.asarray(y)
-        return float(np.mean(self.predict(theta, X) == y))
-
-    def loss(self, theta, idx=None) -> float:
-        """Mean cross-entropy over rows ``idx`` (plus the weight-decay term). Overflow gives inf, not a warning."""
-        theta = self._theta(theta)
-        rows, _ = self._idx(idx)
-        with np.errstate(all="ignore"):
-            Z = self.A[rows] @ theta.reshape(self.d + 1, self.num_classes)
-            m = Z.max(axis=1, keepdims=True)
-            lse = (m[:, 0] + np.log(np.exp(Z - m).sum(axis=1)))
-            ce = float(np.mean(lse - Z[np.arange(len(Z)), self.y[rows]]))
-            if self.weight_decay:
-                W = theta.reshape(self.d + 1, self.num_classes)[:-1]
-                ce += 0.5 * self.weight_decay * float(np.sum(W * W))
-        return ce if np.isfinite(ce) else float("inf")
-
-    def _residual(self, theta, rows, A=None):
-        P = (self.A[rows] if A is None else A) @ theta.reshape(self.d + 1, self.num_classes)
-        P -= P.max(axis=1, keepdims=True)  # softmax in place: this runs once per SGD update
-        np.exp(P, out=P)
-        P /= P.sum(axis=1, keepdims=True)
-        P[np.arange(len(P)), self.y[rows]] -= 1.0
-        return P  # dloss_i / dlogits_i
-
-    def _example_grads(self, theta, rows):
-        R = self._residual(theta, rows)  # per-example gradient a_i (p_i - onehot(y_i))^T, flattened
-        G = np.einsum("ni,nc->nic", self.A[rows], R).reshape(len(R), -1)
-        if self.weight_decay:
-            G += self.weight_decay * (self._mask * theta.reshape(self.d + 1, self.num_classes)).ravel()
-        return G
-
-    def _batch_grad(self, theta, rows):
-        A = self.A[rows]
-        G = A.T @ self._residual(theta, rows, A) / A.shape[0]
-        if self.weight_decay:
-            G = G + self.weight_decay * self._mask * theta.reshape(self.d + 1, self.num_classes)
-        return G.ravel()
-
-
-class HingeClassifier(_Problem):
-    """The L2-regularized hinge loss as a sum over examples, for minibatch subgradients (lectures 03, 04).
-
-    ``loss_i = max(0, 1 - y_i (w . x_i + b)) + lam ||w||^2``, so the mean over all rows is
-    :func:`hinge_objective`. Labels must be -1 and +1.
-    """
-
-    def __init__(self, X, y, lam: float = 0.01):
-        super().__init__(X, y)
-        _check_pm1(self.y)
-        self.lam = check_real("lam", lam, low=0.0)
-        self.num_params = self.d + 1
-
-    def loss(self, theta, idx=None) -> float:
-        theta = self._theta(theta)
-        rows, _ = self._idx(idx)
-        m = self.y[rows] * (self.A[rows] @ theta)
-        return float(np.maximum(0.0, 1.0 - m).mean() + self.lam * theta[:-1] @ theta[:-1])
-
-    def _example_grads(self, theta, rows):
-        A, y = self.A[rows], self.y[rows]
-        G = -((y * (A @ theta) < 1.0) * y)[:, None] * A
-        G[:, :-1] += 2.0 * self.lam * theta[:-1]
-        return G

@@ -259,62 +259,6 @@ def make(name: str, **hyperparameters) -> Optimizer:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Learning-rate schedules: closed forms of torch.optim.lr_scheduler, as functions of the step count.
-# ---------------------------------------------------------------------------------------------------------
-class _Schedule:
-    """A schedule maps ``(base_lr, step)`` to the learning rate used at 0-based ``step``."""
-
-    def __call__(self, base_lr: float, step: int) -> float:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
-
-
-class StepLR(_Schedule):
-    """``lr * gamma ** (step // step_size)``, as ``torch.optim.lr_scheduler.StepLR``."""
-
-    def __init__(self, step_size: int, gamma: float = 0.1):
-        self.step_size = check_int("step_size", step_size, low=1)
-        self.gamma = check_real("gamma", gamma, low=0.0, low_open=True)
-
-    def __call__(self, base_lr, step):
-        return base_lr * self.gamma ** (step // self.step_size)
-
-
-class ExponentialLR(_Schedule):
-    """``lr * gamma ** step``, as ``torch.optim.lr_scheduler.ExponentialLR``."""
-
-    def __init__(self, gamma: float):
-        self.gamma = check_real("gamma", gamma, low=0.0, low_open=True)
-
-    def __call__(self, base_lr, step):
-        return base_lr * self.gamma ** step
-
-
-class CosineAnnealingLR(_Schedule):
-    """``eta_min + (lr - eta_min) (1 + cos(pi step / T_max)) / 2``, as ``torch.optim.lr_scheduler.CosineAnnealingLR``."""
-
-    def __init__(self, T_max: int, eta_min: float = 0.0):
-        self.T_max = check_int("T_max", T_max, low=1)
-        self.eta_min = check_real("eta_min", eta_min, low=0.0)
-
-    def __call__(self, base_lr, step):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * step / self.T_max)) / 2
-
-
-class PolynomialLR(_Schedule):
-    """``lr * (1 - min(step, total_iters) / total_iters) ** power``, as ``torch.optim.lr_scheduler.PolynomialLR``."""
-
-    def __init__(self, total_iters: int = 5, power: float = 1.0):
-        self.total_iters = check_int("total_iters", total_iters, low=1)
-        self.power = check_real("power", power, low=0.0)
-
-    def __call__(self, base_lr, step):
-        return base_lr * (1 - min(step, self.total_iters) / self.total_iters) ** self.power
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Clipping, per start point (each row of g is one model's whole gradient).
 # ---------------------------------------------------------------------------------------------------------
 def clip_by_norm(g: np.ndarray, max_norm: float) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import widgets
-from lecture_utils import autodiff, calculus, surfaces
+from lecture_utils import autodiff, finite_differences, surfaces, tiny_net
 from widgets.calculus import (DirectionalDerivativeWidget, SecantWidget, draw_graph, graph_layout,
                               plot_gradient_field, plot_partial_slices, plot_tangent_plane)
 
@@ -23,7 +23,7 @@ def test_secant_follows_h_and_tends_to_the_tangent():
         xs, ys = w.points.get_data()
         np.testing.assert_allclose(xs, [-2.0, -2.0 + h_set])
         np.testing.assert_allclose(ys, S1.value(np.array(xs)))
-        assert w.slope == pytest.approx(calculus.forward_difference(S1.value, -2.0, h_set))
+        assert w.slope == pytest.approx(finite_differences.forward_difference(S1.value, -2.0, h_set))
         # the drawn secant line passes through both points with that slope
         lx, ly = w.secant_line.get_data()
         assert (ly[1] - ly[0]) / (lx[1] - lx[0]) == pytest.approx(w.slope)
@@ -40,11 +40,11 @@ def test_secant_central_kind_and_moving_the_point():
     w = SecantWidget(x=-2.0, h=0.5, kind="central", live=False)
     h = w.controls["h"].value
     np.testing.assert_allclose(w.points.get_data()[0], [-2.0 - h, -2.0 + h])
-    assert w.slope == pytest.approx(calculus.central_difference(S1.value, -2.0, h))
+    assert w.slope == pytest.approx(finite_differences.central_difference(S1.value, -2.0, h))
     w.controls["x"].value = 1.0
     assert w.exact == pytest.approx(float(S1.grad(1.0)))
     hs, errs = w.err_central.get_data()
-    expected = calculus.finite_difference_errors(S1.value, S1.grad, 1.0, hs, "central")
+    expected = finite_differences.finite_difference_errors(S1.value, S1.grad, 1.0, hs, "central")
     np.testing.assert_allclose(errs, np.maximum(expected, 1e-16 * max(1, abs(w.exact))))
     # central beats forward at every step drawn (no round-off above h = 1e-4)
     assert np.all(errs <= w.err_forward.get_data()[1] * 1.000001 + 1e-15)
@@ -191,8 +191,8 @@ def test_draw_graph_boxes_hold_values_and_gradients():
 
 
 def test_graph_layout_of_the_tiny_net_places_second_layer_weights_late():
-    W1, W2 = calculus.tiny_net_init(0)
-    loss, wv = calculus.tiny_net_values(W1, W2, [1.0, 0.5, -0.3], [1.0, 0.0])
+    W1, W2 = tiny_net.init(0)
+    loss, wv = tiny_net.value_graph(W1, W2, [1.0, 0.5, -0.3], [1.0, 0.0])
     g = autodiff.graph(loss)
     pos = graph_layout(g)
     col = {n["label"]: pos[n["id"]][0] for n in g.nodes if n["label"]}

@@ -4,8 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from lecture_utils import linear_models as lm
-from lecture_utils import sgd
+from lecture_utils import averaging, descent, linear_models as lm, minibatch, problems
 from lecture_utils.checks import CheckFailed, lecture03, lecture04
 
 
@@ -56,7 +55,7 @@ def gd_no_cap(f, df, x0, lr, tol, max_steps):
 
 def test_gradient_descent_checker_agrees_with_the_library():
     from lecture_utils import surfaces
-    res = sgd.gradient_descent(surfaces.get("x_plus_sin"), 2.5, lr=0.1, tol=1e-6, max_steps=1000)
+    res = descent.gradient_descent(surfaces.get("x_plus_sin"), 2.5, lr=0.1, tol=1e-6, max_steps=1000)
     x, steps = gd_right(lambda x: x + math.sin(x), lambda x: 1 + math.cos(x), 2.5, 0.1, 1e-6, 1000)
     assert steps == res.num_steps and x == pytest.approx(res.x[0])
     assert lecture03.check_gradient_descent(gd_right) is True
@@ -137,7 +136,7 @@ def test_largest_stable_lr_is_really_the_threshold():
         from lecture_utils import surfaces
         f = surfaces.from_quadratic(np.array([[2 * a]]), bounds=[(-2, 2)])  # 1/2 (2a) x^2 = a x^2
         assert f.value(1.5) == pytest.approx(a * 1.5 ** 2)
-        orb = sgd.gd_orbits(f, lrs, 1.0, 3000, 4, bound=1e6)
+        orb = descent.gd_orbits(f, lrs, 1.0, 3000, 4, bound=1e6)
         assert orb.period(0) == 1 and abs(orb.late[0, -1]) < 1e-6
         assert orb.period(1) == -1
 
@@ -159,7 +158,7 @@ def batches_right(n, batch_size, rng):
 ])
 def test_epoch_batches_checker(wrong, message):
     assert lecture04.check_epoch_batches(batches_right) is True
-    assert lecture04.check_epoch_batches(lambda n, bs, rng: sgd.epoch_batches(n, bs, rng=rng)) is True
+    assert lecture04.check_epoch_batches(lambda n, bs, rng: minibatch.epoch_batches(n, bs, rng=rng)) is True
     with pytest.raises(CheckFailed, match=message):
         lecture04.check_epoch_batches(wrong)
 
@@ -171,14 +170,14 @@ def test_epoch_batches_checker(wrong, message):
     (lambda T: T, "running average"),
 ])
 def test_running_average_checker(wrong, message):
-    assert lecture04.check_running_average(sgd.running_average) is True
+    assert lecture04.check_running_average(averaging.polyak_average) is True
     with pytest.raises(CheckFailed, match=message):
         lecture04.check_running_average(wrong)
 
 
 def test_minibatch_grad_checker():
     def right(theta, X, y, idx):
-        return lm.LeastSquares(X, y).grad(theta, idx)
+        return problems.LeastSquares(X, y).grad(theta, idx)
 
     assert lecture04.check_minibatch_grad(right) is True
     with pytest.raises(CheckFailed, match="full-batch"):

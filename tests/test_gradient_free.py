@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from lecture_utils import gradient_free as gf
-from lecture_utils import custom_surfaces, optim, surfaces
+from lecture_utils import custom_surfaces, gradient_free as gf, optim, surfaces
 
 
 def counted(surface):

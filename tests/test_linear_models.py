@@ -6,8 +6,7 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from lecture_utils import linear_models as lm
-from lecture_utils import optim
+from lecture_utils import linear_models as lm, optim, problems
 from lecture_utils.datasets import load_digits
 
 
@@ -154,7 +153,7 @@ def test_fit_hinge_rejects_bad_labels_and_decay():
 
 def test_hinge_classifier_problem_matches_the_functions():
     X, y = blobs()
-    prob = lm.HingeClassifier(X, y, lam=0.05)
+    prob = problems.HingeClassifier(X, y, lam=0.05)
     theta = np.array([0.5, -0.3, 0.2])
     assert prob.loss(theta) == pytest.approx(lm.hinge_objective(theta, X, y, 0.05))
     np.testing.assert_allclose(prob.grad(theta), lm.hinge_subgradient(theta, X, y, 0.05), atol=1e-14)
@@ -179,7 +178,7 @@ def torch_softmax(theta, X, y, C, wd=0.0):
 @pytest.mark.parametrize("wd", [0.0, 0.01])
 def test_softmax_loss_and_grad_equal_torch(digits, wd):
     X, y, _, _ = digits
-    prob = lm.SoftmaxRegression(X, y, weight_decay=wd)
+    prob = problems.SoftmaxRegression(X, y, weight_decay=wd)
     theta = prob.init(scale=0.3, seed=1)
     ref_loss, ref_grad = torch_softmax(theta, X, y, 10, wd)
     assert prob.loss(theta) == pytest.approx(ref_loss, rel=1e-10)
@@ -192,7 +191,7 @@ def test_softmax_loss_and_grad_equal_torch(digits, wd):
 
 def test_softmax_example_grads_equal_per_example_autograd(digits):
     X, y, _, _ = digits
-    prob = lm.SoftmaxRegression(X, y, weight_decay=0.01)
+    prob = problems.SoftmaxRegression(X, y, weight_decay=0.01)
     theta = prob.init(scale=0.2, seed=2)
     idx = np.array([0, 5, 99])
     G = prob.example_grads(theta, idx)
@@ -204,7 +203,7 @@ def test_softmax_example_grads_equal_per_example_autograd(digits):
 
 def test_softmax_start_accuracy_and_overflow(digits):
     X, y, Xt, yt = digits
-    prob = lm.SoftmaxRegression(X, y)
+    prob = problems.SoftmaxRegression(X, y)
     assert prob.num_params == 650
     assert prob.loss(prob.init()) == pytest.approx(np.log(10))
     theta = np.zeros(650)
@@ -220,7 +219,7 @@ def test_softmax_start_accuracy_and_overflow(digits):
 
 def test_least_squares_problem(digits):
     X, y = regression_data(n=30, d=2)
-    prob = lm.LeastSquares(X, y)
+    prob = problems.LeastSquares(X, y)
     theta = np.array([0.1, -0.2, 0.3])
     assert prob.loss(theta) == pytest.approx(lm.mse_loss(theta, X, y))
     np.testing.assert_allclose(prob.grad(theta), lm.mse_grad(theta, X, y), rtol=1e-12)
@@ -235,7 +234,7 @@ def test_least_squares_problem(digits):
 ])
 def test_problem_rejects_bad_input(bad, err):
     X, y = regression_data(n=30, d=2)
-    prob = lm.LeastSquares(X, y)
+    prob = problems.LeastSquares(X, y)
     args = {"theta": np.zeros(3), "idx": None} | bad
     with pytest.raises(err):
         prob.grad(args["theta"], args["idx"])
@@ -246,8 +245,8 @@ def test_problem_rejects_bad_input(bad, err):
     lambda: lm.mse_loss([1.0], [[1.0]], [1.0]),                       # theta too short
     lambda: lm.mse_grad([1.0, 0.0], [[np.nan]], [1.0]),               # NaN input
     lambda: lm.hinge_objective([0, 0, 0], [[1, 2]], [1], lam=-1),     # negative lam
-    lambda: lm.SoftmaxRegression([[1.0], [2.0]], [0.5, 1.0]),          # non-integer labels
-    lambda: lm.SoftmaxRegression([[1.0], [2.0]], [0, 3], num_classes=2),
+    lambda: problems.SoftmaxRegression([[1.0], [2.0]], [0.5, 1.0]),          # non-integer labels
+    lambda: problems.SoftmaxRegression([[1.0], [2.0]], [0, 3], num_classes=2),
     lambda: lm.standardize([[1.0, 2.0]], mean=[0.0]),
 ])
 def test_functions_reject_bad_input(call):

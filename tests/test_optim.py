@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import custom_surfaces, optim, surfaces
+from lecture_utils import custom_surfaces, optim, schedules, surfaces
 
 
 pytestmark = pytest.mark.usefixtures("float64_default")  # torch tensors default to float64 here
@@ -87,11 +87,11 @@ def test_clipping_equals_torch_utils(kind):
 
 
 @pytest.mark.parametrize("ours, theirs", [
-    (optim.StepLR(step_size=7, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5)),
-    (optim.ExponentialLR(gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.97)),
-    (optim.CosineAnnealingLR(T_max=40, eta_min=1e-4),
+    (schedules.StepLR(step_size=7, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5)),
+    (schedules.ExponentialLR(gamma=0.97), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.97)),
+    (schedules.CosineAnnealingLR(T_max=40, eta_min=1e-4),
      lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=40, eta_min=1e-4)),
-    (optim.PolynomialLR(total_iters=30, power=2.0),
+    (schedules.PolynomialLR(total_iters=30, power=2.0),
      lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=30, power=2.0)),
 ])
 def test_schedules_equal_torch_lr_scheduler(ours, theirs):

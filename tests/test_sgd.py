@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import linear_models as lm
-from lecture_utils import optim, sgd, surfaces
+from lecture_utils import (averaging, basin_maps, descent, linear_models as lm, measure, minibatch, optim, problems,
+                           schedules, sgd, surfaces)
 from lecture_utils.datasets import load_digits
 
 
@@ -27,7 +27,7 @@ def half_quadratic(a):
 # ---- lecture 03: gradient descent -----------------------------------------------------------------------
 def test_gradient_descent_matches_closed_form_on_a_quadratic():
     a, lr, x0 = 4.0, 0.1, 3.0
-    res = sgd.gradient_descent(half_quadratic(a), x0, lr=lr, tol=0.0, max_steps=25)
+    res = descent.gradient_descent(half_quadratic(a), x0, lr=lr, tol=0.0, max_steps=25)
     np.testing.assert_allclose(res.xs[:, 0], x0 * (1 - lr * a) ** np.arange(26), rtol=1e-12)
     assert res.num_steps == 25 and not res.stopped and res.status() == "no stop after 25 steps"
 
@@ -45,7 +45,7 @@ def reference_stop(f, df, x0, lr, tol, max_steps):
 @pytest.mark.parametrize("lr, tol", [(1.0, 1e-6), (0.1, 1e-6), (0.01, 1e-5), (0.3, 1e-9)])
 def test_gradient_descent_stopping_rule_on_x_plus_sin(lr, tol):
     s = surfaces.get("x_plus_sin")
-    res = sgd.gradient_descent(s, 2.5, lr=lr, tol=tol, max_steps=20_000)
+    res = descent.gradient_descent(s, 2.5, lr=lr, tol=tol, max_steps=20_000)
     x_ref, steps_ref = reference_stop(lambda x: x + math.sin(x), lambda x: 1 + math.cos(x), 2.5, lr, tol, 20_000)
     assert res.stopped and res.num_steps == steps_ref
     assert res.x[0] == pytest.approx(x_ref, rel=1e-12)
@@ -55,7 +55,7 @@ def test_gradient_descent_stopping_rule_on_x_plus_sin(lr, tol):
 def test_gradient_descent_reports_divergence_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = sgd.gradient_descent(half_quadratic(1.0), 1.0, lr=50.0, tol=1e-9, max_steps=10_000)
+        res = descent.gradient_descent(half_quadratic(1.0), 1.0, lr=50.0, tol=1e-9, max_steps=10_000)
     traj = optim.run(half_quadratic(1.0), optim.SGD(lr=50.0), [1.0], num_steps=400)
     assert res.diverged_at > 0 and res.status() == f"diverged at step {res.diverged_at}"
     assert res.diverged_at == traj.diverged_at[0]  # the same step optim.run reports
@@ -66,17 +66,19 @@ def test_gradient_descent_rejects_bad_input():
     s = surfaces.get("x_plus_sin")
     for kwargs in (dict(lr=0.0), dict(lr=0.1, tol=-1.0), dict(lr=0.1, max_steps=0)):
         with pytest.raises(ValueError):
-            sgd.gradient_descent(s, 2.5, **kwargs)
+            descent.gradient_descent(s, 2.5, **kwargs)
     with pytest.raises(ValueError):
-        sgd.gradient_descent(s, [1.0, 2.0], lr=0.1)
+        descent.gradient_descent(s, [1.0, 2.0], lr=0.1)
     with pytest.raises(TypeError):
-        sgd.gradient_descent("x_plus_sin", 2.5, lr=0.1)
+        descent.gradient_descent(42, 2.5, lr=0.1)
+    by_name = descent.gradient_descent("x_plus_sin", 2.5, lr=0.1)  # a registered name is looked up
+    np.testing.assert_array_equal(by_name.xs, descent.gradient_descent(s, 2.5, lr=0.1).xs)
 
 
 def test_orbits_on_a_quadratic_converge_cycle_or_diverge_at_two_over_a():
     a = 4.0
     lrs = np.array([0.1, 0.3, 0.49, 0.5, 0.51, 1.0])
-    orb = sgd.gd_orbits(half_quadratic(a), lrs, x0=1.0, num_steps=2000, keep=8)
+    orb = descent.gd_orbits(half_quadratic(a), lrs, x0=1.0, num_steps=2000, keep=8)
     assert [orb.period(i) for i in range(3)] == [1, 1, 1]
     np.testing.assert_allclose(orb.late[:3], 0.0, atol=1e-12)
     assert orb.period(3) == 2  # lr = 2/a exactly: x -> -x forever
@@ -87,7 +89,7 @@ def test_orbits_on_a_quadratic_converge_cycle_or_diverge_at_two_over_a():
     assert orb.period(5) == -1 and np.all(np.isnan(orb.late[5]))
     ref = optim.run(half_quadratic(a), optim.SGD(lr=1.0), [1.0], num_steps=2000)
     assert orb.diverged_at[5] == ref.diverged_at[0] > 0  # the step at which it overflowed, as optim.run says
-    bounded = sgd.gd_orbits(half_quadratic(a), lrs, x0=1.0, num_steps=2000, keep=8, bound=1e3)
+    bounded = descent.gd_orbits(half_quadratic(a), lrs, x0=1.0, num_steps=2000, keep=8, bound=1e3)
     assert bounded.diverged_at[4] == math.ceil(math.log(1e3) / math.log(1.04)) and bounded.period(4) == -1
     np.testing.assert_array_equal(bounded.late[:4], orb.late[:4])
 
@@ -95,7 +97,7 @@ def test_orbits_on_a_quadratic_converge_cycle_or_diverge_at_two_over_a():
 def test_orbits_equal_point_by_point_runs_on_multi_minima():
     s = surfaces.get("multi_minima")
     lrs = np.array([0.05, 0.4, 0.6, 0.9, 1.3])
-    orb = sgd.gd_orbits(s, lrs, x0=1.0, num_steps=300, keep=5)
+    orb = descent.gd_orbits(s, lrs, x0=1.0, num_steps=300, keep=5)
     for i, lr in enumerate(lrs):
         ref = optim.run(s, optim.SGD(lr=lr), [1.0], num_steps=300, tol=0.0)
         np.testing.assert_allclose(orb.late[i], ref.xs[-5:, 0, 0], rtol=1e-9, atol=1e-12)
@@ -105,7 +107,7 @@ def test_orbits_equal_point_by_point_runs_on_multi_minima():
 def test_basin_map_boundaries_are_the_local_maxima_for_a_small_rate():
     s = surfaces.get("multi_minima")
     x0s = np.linspace(-4, 4, 801)
-    bm = sgd.basin_map(s, x0s, lr=0.05, num_steps=600)
+    bm = basin_maps.basin_map_1d(s, x0s, lr=0.05, num_steps=600)
     assert set(bm.labels.tolist()) == set(range(len(bm.minima)))
     ivs = bm.intervals()
     assert len(ivs) == len(bm.minima)  # one interval per minimum: the basins are contiguous
@@ -122,95 +124,95 @@ def test_basin_map_boundaries_are_the_local_maxima_for_a_small_rate():
 @pytest.mark.parametrize("lr", [0.45, 0.48, 0.5])
 def test_basin_map_a_minimum_attracts_only_if_lr_below_two_over_curvature(lr):
     s = surfaces.get("multi_minima")
-    bm = sgd.basin_map(s, np.linspace(-4, 4, 801), lr=lr, num_steps=600)
+    bm = basin_maps.basin_map_1d(s, np.linspace(-4, 4, 801), lr=lr, num_steps=600)
     for k, m in enumerate(bm.minima):
         stable = lr < 2 / s.hessian(m)
         assert (bm.labels == k).any() == stable
 
 
 def test_basin_map_reports_divergence():
-    bad = sgd.basin_map(half_quadratic(1.0), np.array([-1.0, 1.0]), lr=5.0, num_steps=2000)
+    bad = basin_maps.basin_map_1d(half_quadratic(1.0), np.array([-1.0, 1.0]), lr=5.0, num_steps=2000)
     assert np.all(bad.labels == -2)
 
 
 # ---- lecture 04: minibatches -------------------------------------------------------------------------
 def test_epoch_batches_orders():
     rng = np.random.default_rng(0)
-    b = sgd.epoch_batches(10, 4, rng=rng)
+    b = minibatch.epoch_batches(10, 4, rng=rng)
     assert [len(x) for x in b] == [4, 4, 2]
     assert sorted(np.concatenate(b).tolist()) == list(range(10))
-    b2 = sgd.epoch_batches(10, 4, rng=rng)
+    b2 = minibatch.epoch_batches(10, 4, rng=rng)
     assert not np.array_equal(np.concatenate(b), np.concatenate(b2))  # reshuffled every epoch
-    fixed = sgd.epoch_batches(10, 3, order="fixed")
+    fixed = minibatch.epoch_batches(10, 3, order="fixed")
     assert np.concatenate(fixed).tolist() == list(range(10))
     labels = np.array([2, 0, 1, 0, 2, 1, 0, 1, 2, 0])
-    srt = np.concatenate(sgd.epoch_batches(10, 5, order="sorted", labels=labels))
+    srt = np.concatenate(minibatch.epoch_batches(10, 5, order="sorted", labels=labels))
     assert np.all(np.diff(labels[srt]) >= 0)
     with pytest.raises(ValueError, match="labels"):
-        sgd.epoch_batches(10, 5, order="sorted")
+        minibatch.epoch_batches(10, 5, order="sorted")
     with pytest.raises(ValueError):
-        sgd.epoch_batches(10, 11)
+        minibatch.epoch_batches(10, 11)
     with pytest.raises(ValueError):
-        sgd.epoch_batches(10, 2, order="random")
+        minibatch.epoch_batches(10, 2, order="random")
 
 
 def test_epoch_batches_match_torch_dataloader_sizes():
     for n, bs in [(1347, 32), (100, 7), (64, 64), (5, 1)]:
         loader = torch.utils.data.DataLoader(torch.arange(n), batch_size=bs, shuffle=True)
-        assert [len(x) for x in loader] == [len(x) for x in sgd.epoch_batches(n, bs, rng=1)]
+        assert [len(x) for x in loader] == [len(x) for x in minibatch.epoch_batches(n, bs, rng=1)]
 
 
 def test_sampling_with_replacement_misses_about_one_over_e():
     n = 2000
     rng = np.random.default_rng(3)
-    missed = [1 - len(np.unique(np.concatenate(sgd.epoch_batches(n, 50, order="replacement", rng=rng)))) / n
+    missed = [1 - len(np.unique(np.concatenate(minibatch.epoch_batches(n, 50, order="replacement", rng=rng)))) / n
               for _ in range(20)]
     assert np.mean(missed) == pytest.approx((1 - 1 / n) ** n, abs=0.01)
 
 
 def test_minibatch_gradients_are_unbiased_and_exact_for_the_full_batch(digits):
     X, y, _, _ = digits
-    prob = lm.SoftmaxRegression(X, y)
+    prob = problems.SoftmaxRegression(X, y)
     theta = prob.init(scale=0.1, seed=0)
     g = prob.grad(theta)
-    full = sgd.minibatch_grads(prob, theta, prob.n, 3, replace=False)
+    full = minibatch.minibatch_grads(prob, theta, prob.n, 3, replace=False)
     np.testing.assert_allclose(full, np.tile(g, (3, 1)), atol=1e-12)
-    est = sgd.minibatch_grads(prob, theta, 8, 4000, seed=1)
+    est = minibatch.minibatch_grads(prob, theta, 8, 4000, seed=1)
     se = est.std(axis=0) / np.sqrt(len(est))
     z = (est.mean(axis=0) - g) / np.maximum(se, 1e-12)
     assert np.mean(np.abs(z) < 3) > 0.97  # the average of many estimates sits on the full gradient
     # a single draw equals the mean of the chosen rows' gradients
-    one = sgd.minibatch_grads(prob, theta, 5, 1, seed=7)[0]
+    one = minibatch.minibatch_grads(prob, theta, 5, 1, seed=7)[0]
     assert any(np.allclose(one, prob.grad(theta, idx)) for idx in [np.random.default_rng(7).integers(0, prob.n, 5)])
 
 
 def test_gradient_spread_follows_sigma_over_sqrt_n(digits):
     X, y, _, _ = digits
-    prob = lm.SoftmaxRegression(X, y)
+    prob = problems.SoftmaxRegression(X, y)
     theta = prob.init(scale=0.1, seed=0)
     sizes = 2 ** np.arange(0, 11)
-    sp = sgd.gradient_spread(prob, theta, sizes, num_draws=300, replace=True, seed=0)
+    sp = minibatch.gradient_spread(prob, theta, sizes, num_draws=300, replace=True, seed=0)
     np.testing.assert_allclose(sp.spread, sp.sigma / np.sqrt(sizes), rtol=0.15)
-    assert sgd.loglog_slope(sizes, sp.spread) == pytest.approx(-0.5, abs=0.05)
+    assert measure.loglog_slope(sizes, sp.spread) == pytest.approx(-0.5, abs=0.05)
     G = prob.example_grads(theta)
     assert sp.sigma == pytest.approx(np.sqrt(np.mean(np.sum((G - G.mean(0)) ** 2, axis=1))))
-    wo = sgd.gradient_spread(prob, theta, np.array([16, 512, 1024, prob.n]), num_draws=300, replace=False)
+    wo = minibatch.gradient_spread(prob, theta, np.array([16, 512, 1024, prob.n]), num_draws=300, replace=False)
     np.testing.assert_allclose(wo.spread[:3], wo.predicted[:3], rtol=0.15)
     assert wo.spread[-1] < 1e-12  # the whole data set: no noise left
     assert wo.predicted[2] < 0.6 * sp.predicted[-1]  # the finite-population factor at n = 1024 of 1347
 
 
 def test_loglog_slope():
-    assert sgd.loglog_slope([1, 4, 16], [1.0, 0.5, 0.25]) == pytest.approx(-0.5)
+    assert measure.loglog_slope([1, 4, 16], [1.0, 0.5, 0.25]) == pytest.approx(-0.5)
     with pytest.raises(ValueError):
-        sgd.loglog_slope([1, 2], [1.0, -1.0])
+        measure.loglog_slope([1, 2], [1.0, -1.0])
 
 
 def test_inverse_time_lr_equals_torch_lambda_lr():
     p = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([p], lr=0.3)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 50 / (50 + step))
-    ours = sgd.InverseTimeLR(50)
+    ours = schedules.InverseTimeLR(50)
     for step in range(200):
         assert ours(0.3, step) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
         opt.step()
@@ -221,7 +223,7 @@ def test_batch_gd_equals_optim_run_on_the_regression_surface():
     rng = np.random.default_rng(0)
     x = rng.normal(size=64)
     y = 2 * x + 1 + 0.3 * rng.normal(size=64)
-    prob = lm.LeastSquares(x, y)
+    prob = problems.LeastSquares(x, y)
     run = sgd.sgd(prob, np.array([-1.0, 3.0]), lr=0.2, batch_size=64, num_epochs=30, order="fixed")
     ref = optim.run(lm.regression_surface(x, y), optim.SGD(lr=0.2), [-1.0, 3.0], num_steps=30, tol=0.0)
     np.testing.assert_allclose(run.thetas, ref.xs[:, 0], rtol=1e-12, atol=1e-14)
@@ -231,10 +233,10 @@ def test_batch_gd_equals_optim_run_on_the_regression_surface():
 def test_minibatch_sgd_equals_torch_optim_sgd_with_the_same_batches(digits):
     X, y, _, _ = digits
     X, y = X[:300], y[:300]
-    prob = lm.SoftmaxRegression(X, y, weight_decay=0.01)
+    prob = problems.SoftmaxRegression(X, y, weight_decay=0.01)
     theta0 = prob.init(scale=0.05, seed=3)
     run = sgd.sgd(prob, theta0, lr=0.5, batch_size=32, num_epochs=2, order="sorted", records_per_epoch=100,
-                  lr_schedule=optim.StepLR(step_size=5, gamma=0.5))
+                  lr_schedule=schedules.StepLR(step_size=5, gamma=0.5))
     # torch reference: same batches (sorted order), same loss, torch.optim.SGD + StepLR
     W = torch.nn.Parameter(torch.tensor(theta0).reshape(65, 10).clone())
     opt = torch.optim.SGD([W], lr=0.5)
@@ -257,7 +259,7 @@ def test_minibatch_sgd_equals_torch_optim_sgd_with_the_same_batches(digits):
 
 def test_sgd_counts_records_averaging_and_time(digits):
     X, y, Xv, yv = digits
-    prob, val = lm.SoftmaxRegression(X, y), lm.SoftmaxRegression(Xv, yv)
+    prob, val = problems.SoftmaxRegression(X, y), problems.SoftmaxRegression(Xv, yv)
     run = sgd.sgd(prob, prob.init(), lr=0.3, batch_size=64, num_epochs=2, val=val, records_per_epoch=200,
                   average_start=5, seed=4)
     nb = math.ceil(prob.n / 64)
@@ -273,7 +275,7 @@ def test_sgd_counts_records_averaging_and_time(digits):
 
 
 def test_sgd_fractional_epochs_and_callback():
-    land = sgd.TiltedLandscape(n=20, noise=1.0)
+    land = problems.TiltedLandscape(n=20, noise=1.0)
     seen = []
     run = sgd.sgd(land, [0.5], lr=0.01, batch_size=3, num_epochs=0.5, callback=lambda r: seen.append(len(r["updates"])))
     assert run.grad_evals[-1] == 10 - 10 % 3 + 3 or run.grad_evals[-1] >= 10
@@ -283,7 +285,7 @@ def test_sgd_fractional_epochs_and_callback():
 def test_sgd_reports_divergence_as_a_result():
     rng = np.random.default_rng(0)
     x = rng.normal(size=50) * 10
-    prob = lm.LeastSquares(x, 3 * x)
+    prob = problems.LeastSquares(x, 3 * x)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run = sgd.sgd(prob, np.zeros(2), lr=10.0, batch_size=10, num_epochs=100)
@@ -292,7 +294,7 @@ def test_sgd_reports_divergence_as_a_result():
 
 
 def test_sgd_rejects_bad_input():
-    land = sgd.TiltedLandscape(n=20)
+    land = problems.TiltedLandscape(n=20)
     for kwargs in (dict(lr=-1.0, batch_size=1), dict(lr=0.1, batch_size=0), dict(lr=0.1, batch_size=21),
                    dict(lr=0.1, batch_size=2, order="nope"), dict(lr=0.1, batch_size=2, num_epochs=0)):
         with pytest.raises(ValueError):
@@ -304,9 +306,9 @@ def test_sgd_rejects_bad_input():
 
 
 def test_running_average_and_early_stopping():
-    np.testing.assert_allclose(sgd.running_average([[0.0], [2.0], [4.0]]), [[0], [1], [2]])
+    np.testing.assert_allclose(averaging.polyak_average([[0.0], [2.0], [4.0]]), [[0], [1], [2]])
     T = np.random.default_rng(0).normal(size=(30, 4))
-    np.testing.assert_allclose(sgd.running_average(T)[-1], T.mean(0))
+    np.testing.assert_allclose(averaging.polyak_average(T)[-1], T.mean(0))
     assert sgd.early_stopping([3, 2, 1, 2, 3, 4], patience=2) == (2, 4)
     assert sgd.early_stopping([3, 2, 1, 0.5], patience=2) == (3, 3)
     assert sgd.early_stopping([1, np.nan, 2, 3], patience=3) == (0, 3)
@@ -314,7 +316,7 @@ def test_running_average_and_early_stopping():
 
 # ---- the designed landscape -------------------------------------------------------------------------
 def test_tilted_landscape_is_the_mean_of_its_examples():
-    land = sgd.TiltedLandscape(n=64, noise=5.0, seed=2)
+    land = problems.TiltedLandscape(n=64, noise=5.0, seed=2)
     assert land.tilts.mean() == pytest.approx(0.0, abs=1e-12)
     assert land.tilts.std() == pytest.approx(5.0)
     for x in (-1.3, 0.0, 2.5):
@@ -329,11 +331,11 @@ def test_tilted_landscape_is_the_mean_of_its_examples():
     assert land.sharpness(land.sharp_min) > 20 * land.sharpness(land.good_min)
     assert land.sharp_min < land.barrier < land.good_min
     with pytest.raises(ValueError):
-        sgd.TiltedLandscape(depth=0.01)  # too shallow: no second minimum
+        problems.TiltedLandscape(depth=0.01)  # too shallow: no second minimum
 
 
 def test_sgd_many_full_batch_is_gradient_descent_and_shuffles_without_replacement():
-    land = sgd.TiltedLandscape(n=32, noise=4.0)
+    land = problems.TiltedLandscape(n=32, noise=4.0)
     xs = land.sgd_many(-0.5, 0.02, 32, 200, num_runs=3)
     ref = optim.run(land.surface, optim.SGD(lr=0.02), [-0.5], num_steps=200, tol=0.0).xs[:, 0, 0]
     for r in range(3):
@@ -347,7 +349,7 @@ def test_sgd_many_full_batch_is_gradient_descent_and_shuffles_without_replacemen
 
 
 def test_noise_escapes_the_sharp_minimum_and_full_batch_stays():
-    land = sgd.TiltedLandscape()
+    land = problems.TiltedLandscape()
     assert 0.02 < 2 / land.sharpness(land.sharp_min)  # full-batch descent is stable in the sharp well
     full = land.sgd_many(land.sharp_min, 0.02, land.n, 1000, num_runs=1)
     assert abs(full[-1, 0] - land.sharp_min) < 1e-9
@@ -361,7 +363,7 @@ def test_noise_escapes_the_sharp_minimum_and_full_batch_stays():
 
 
 def test_sgd_record_at_given_updates():
-    land = sgd.TiltedLandscape(n=20, noise=1.0)
+    land = problems.TiltedLandscape(n=20, noise=1.0)
     run = sgd.sgd(land, [0.5], lr=0.01, batch_size=2, num_epochs=3, record_at=[1, 2, 5, 5.2, 17, 1000])
     assert run.updates.tolist() == [0, 1, 2, 5, 17, 30]
     every = sgd.sgd(land, [0.5], lr=0.01, batch_size=2, num_epochs=3, records_per_epoch=10)
@@ -370,11 +372,11 @@ def test_sgd_record_at_given_updates():
 
 def test_with_bounds_keeps_the_function_and_changes_the_box():
     s = surfaces.get("x_plus_sin")
-    w = sgd.with_bounds(s, [(-4.5, 3.5)])
+    w = s.with_bounds([(-4.5, 3.5)])
     assert w.bounds == ((-4.5, 3.5),) and s.bounds == ((-1.0, 7.0),)
     xs = np.linspace(-4, 3, 9)
     np.testing.assert_array_equal(w.value(xs), s.value(xs))
     np.testing.assert_array_equal(w.grad(xs), s.grad(xs))
     assert w.classify([-math.pi]) == "degenerate"
     with pytest.raises(ValueError):
-        sgd.with_bounds(s, [(1.0, 0.0)])
+        s.with_bounds([(1.0, 0.0)])

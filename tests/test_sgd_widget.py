@@ -5,8 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lecture_utils import linear_models as lm
-from lecture_utils import sgd, surfaces
+from lecture_utils import basin_maps, descent, linear_models as lm, problems, sgd, surfaces
 from widgets.sgd import GradientCloud, plot_basins, plot_orbits
 
 
@@ -107,12 +106,12 @@ def test_reset_and_static_png(w):
 
 def test_custom_problem_and_bad_arguments():
     x, y = lm.line_data(50, seed=1)
-    w = GradientCloud(lm.LeastSquares(x, y), live=False, num_steps=10, batch_size=5)
+    w = GradientCloud(problems.LeastSquares(x, y), live=False, num_steps=10, batch_size=5)
     assert w.controls["batch_size"].options[-1] == 50 and w.controls["batch_size"].value == 4
     np.testing.assert_allclose(w.theta_star, lm.normal_equations(x, y))
     w.close()
     with pytest.raises(ValueError, match="2 parameters"):
-        GradientCloud(lm.LeastSquares(np.c_[x, x ** 2], y), live=False)
+        GradientCloud(problems.LeastSquares(np.c_[x, x ** 2], y), live=False)
     with pytest.raises(TypeError):
         GradientCloud(object(), live=False)
     with pytest.raises(ValueError):
@@ -121,18 +120,18 @@ def test_custom_problem_and_bad_arguments():
 
 def test_orbit_and_basin_figure_helpers():
     s = surfaces.get("multi_minima")
-    orb = sgd.gd_orbits(s, np.linspace(0.05, 1.5, 60), 1.0, num_steps=200, keep=16)
+    orb = descent.gd_orbits(s, np.linspace(0.05, 1.5, 60), 1.0, num_steps=200, keep=16)
     ax = plot_orbits(orb, threshold=0.48, title="orbits")
     pts = ax.collections[0].get_offsets()
     assert len(pts) == np.isfinite(orb.late).sum()
     assert ax.get_xlabel() == "learning rate" and ax.get_title() == "orbits"
     plt.close(ax.figure)
     quad = surfaces.from_quadratic(np.array([[4.0]]))
-    orb = sgd.gd_orbits(quad, np.linspace(0.1, 1.0, 10), 1.0, num_steps=500, keep=4)
+    orb = descent.gd_orbits(quad, np.linspace(0.1, 1.0, 10), 1.0, num_steps=500, keep=4)
     ax = plot_orbits(orb)
     assert any("diverged" in t.get_text() for t in ax.get_legend().get_texts())
     plt.close(ax.figure)
-    bm = sgd.basin_map(s, np.linspace(-4, 4, 161), lr=0.05)
+    bm = basin_maps.basin_map_1d(s, np.linspace(-4, 4, 161), lr=0.05)
     ax = plot_basins(s, bm)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(labels) == 3 and all(lab.startswith("reaches") for lab in labels)

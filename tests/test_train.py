@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lecture_utils import optim, set_seed
+from lecture_utils import optim, schedules, set_seed
 from lecture_utils.training import data, nets, train
 
 
@@ -187,7 +187,7 @@ def test_divergence_is_a_result_not_a_crash():
 def test_lr_schedule_per_step_matches_torch_scheduler():
     ds = small_data()
     net, ref = twins()
-    sched = optim.StepLR(step_size=4, gamma=0.5)
+    sched = schedules.StepLR(step_size=4, gamma=0.5)
     recs = list(train.fit(net, ds, optim.SGD(lr=0.2), epochs=2, batch_size=10, lr_schedule=sched, seed=0,
                           eval_every=1, progress=False, log_initial=False))
     ref_opt = torch.optim.SGD(ref.parameters(), lr=0.2)

@@ -8,7 +8,7 @@ import pytest
 
 from lecture_utils import optim, surfaces
 from widgets import BasinMap, OptimizerRace, PhaseDiagram
-from widgets.basins import GridAdam, GridSGD
+from lecture_utils.basin_maps import GridAdam, GridSGD
 
 
 def _direct_codes(s, lr, n, num_steps):

@@ -25,9 +25,9 @@ from .explorer2d import Explorer2D  # noqa: E402
 
 __all__ += ["Explorer2D"]
 
-from .basins import BasinMap, PhaseDiagram, classify_endpoints  # noqa: E402
+from .basins import BasinMap, PhaseDiagram  # noqa: E402
 
-__all__ += ["BasinMap", "PhaseDiagram", "classify_endpoints"]
+__all__ += ["BasinMap", "PhaseDiagram"]
 
 from .race import OptimizerRace  # noqa: E402
 

@@ -20,70 +20,18 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
 from matplotlib.patches import Patch
 
 from lecture_utils import optim, surfaces
+from lecture_utils.basin_maps import GridAdam, GridSGD, classify_endpoints, critical_point_labels, settle_steps
 from lecture_utils._validate import check_choice, check_int, check_real
 
 from ._common import LR_RANGE, OptSpec, surface_title
 from .base import Widget, callback, color, colors, float_slider, int_slider, log_slider
 
-__all__ = ["BasinMap", "PhaseDiagram", "classify_endpoints", "settle_steps", "GridSGD", "GridAdam"]
+__all__ = ["BasinMap", "PhaseDiagram"]
 
 DIVERGED_COLOR = "#7f0000"
 UNSETTLED_COLOR = "#d9d9d9"
 SADDLE_COLOR = "#a6a6a6"
 MAXIMUM_COLOR = "#ffffff"
-
-
-def classify_endpoints(surface: surfaces.Surface, traj: optim.Trajectory, radius: float | None = None):
-    """Which critical point each run of ``traj`` ends at.
-
-    Args:
-        surface: the surface the runs were made on (its ``critical_points`` are the candidates).
-        traj: a batched :class:`~lecture_utils.optim.Trajectory` with ``B`` runs.
-        radius: an end point within this distance of a critical point ends there (default 2% of the
-            plotting box's diagonal).
-    Returns:
-        ``(codes, labels)``: ``codes`` of shape ``(B,)`` with ``-2`` for diverged, ``-1`` for "ended near no
-        critical point", else an index into ``labels`` (one label per critical point, e.g.
-        ``"minimum (3, 2)"``).
-    Example: ``codes, labels = classify_endpoints(s, optim.run(s, optim.SGD(lr=0.01), X0, 200))``
-    """
-    crit = surface.critical_points
-    pts = np.array([c.point for c in crit], dtype=float).reshape(-1, surface.dim)
-    if radius is None:
-        radius = 0.02 * float(np.linalg.norm([hi - lo for lo, hi in surface.bounds]))
-    radius = check_real("radius", radius, low=0.0, low_open=True)
-    end = traj.xs[-1]
-    codes = np.full(end.shape[0], -1, dtype=np.int64)
-    if len(pts):
-        d2 = ((end[:, None, :] - pts[None, :, :]) ** 2).sum(-1)
-        nearest = np.argmin(d2, axis=1)
-        close = d2[np.arange(end.shape[0]), nearest] <= radius * radius
-        codes[close] = nearest[close]
-    codes[traj.diverged_at >= 0] = -2
-    labels = [f"{c.kind} ({', '.join(f'{v:.3g}' for v in c.point)})" for c in crit]
-    return codes, labels
-
-
-def settle_steps(surface: surfaces.Surface, traj: optim.Trajectory, codes, radius: float | None = None):
-    """First step after which each run stays within ``radius`` of the critical point it ends at.
-
-    ``codes`` come from :func:`classify_endpoints`; runs that end near no critical point (or diverge) get -1.
-    Returns an int array of shape ``(B,)``. Example: ``settle_steps(s, traj, codes)``
-    """
-    if radius is None:
-        radius = 0.02 * float(np.linalg.norm([hi - lo for lo, hi in surface.bounds]))
-    out = np.full(codes.shape, -1, dtype=np.int64)
-    ok = codes >= 0
-    if not ok.any():
-        return out
-    pts = np.array([c.point for c in surface.critical_points], dtype=float).reshape(-1, surface.dim)
-    target = pts[codes[ok]]  # (b, d)
-    d2 = ((traj.xs[:, ok, :] - target[None]) ** 2).sum(-1)  # (T, b)
-    near = d2 <= radius * radius
-    # stays[t] is True when the run is near at t and at every later step
-    stays = np.logical_and.accumulate(near[::-1], axis=0)[::-1]
-    out[ok] = np.where(stays.any(axis=0), np.argmax(stays, axis=0), -1)
-    return out
 
 
 def _critical_color(kinds, i_min):
@@ -202,7 +150,7 @@ class BasinMap(Widget):
         handles = [Patch(facecolor=DIVERGED_COLOR, edgecolor="black", label="diverged"),
                    Patch(facecolor=UNSETTLED_COLOR, edgecolor="black", label="no critical point")]
         shown = set()
-        for c, col, lab in zip(self.crit, class_colors[2:], classify_endpoints_labels(self.crit)):
+        for c, col, lab in zip(self.crit, class_colors[2:], critical_point_labels(self.crit)):
             if c.kind == "minimum":
                 handles.append(Patch(facecolor=col, edgecolor="black", label=lab))
             elif c.kind not in shown:  # one entry for all saddles (one colour), one for all maxima
@@ -263,7 +211,7 @@ class BasinMap(Widget):
 
     @property
     def settle(self) -> np.ndarray:
-        """Per start: the first step after which the run stays near where it ends (see :func:`settle_steps`)."""
+        """Per start: the first step after which the run stays near where it ends (see :func:`lecture_utils.basin_maps.settle_steps`)."""
         if self._settle is None:
             self._settle = settle_steps(self.surface, self.traj, self.codes)
         return self._settle
@@ -342,58 +290,9 @@ def _pct(frac: float) -> str:
     return "<1%" if frac < 0.01 else f"{100 * frac:.0f}%"
 
 
-def classify_endpoints_labels(crit):
-    """Labels of the critical points, as :func:`classify_endpoints` returns them."""
-    return [f"{c.kind} ({', '.join(f'{v:.3g}' for v in c.point)})" for c in crit]
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Phase diagram: one run per (lr, momentum) pair, all in one batched optim.run call.
 # ---------------------------------------------------------------------------------------------------------
-class GridSGD(optim.SGD):
-    """SGD with momentum whose ``lr`` and ``momentum`` differ per start point (one grid cell per row).
-
-    The update is ``torch.optim.SGD``'s (dampening 0, no weight decay): ``buf = momentum * buf + g`` (``buf = g``
-    on the first step), step ``-lr * buf`` (``-lr * (g + momentum * buf)`` with Nesterov). Used by
-    :class:`PhaseDiagram` so that ``optim.run`` moves every (lr, momentum) pair at once.
-
-    Args:
-        lrs, momenta: arrays of shape ``(B,)``.
-    Example: ``optim.run(s, GridSGD([0.1, 0.2], [0.0, 0.9]), [x0, x0], 100)``
-    """
-
-    def __init__(self, lrs, momenta, nesterov: bool = False):
-        lrs = np.asarray(lrs, dtype=float).reshape(-1)
-        momenta = np.asarray(momenta, dtype=float).reshape(-1)
-        if lrs.shape != momenta.shape or not (np.all(lrs > 0) and np.all((momenta >= 0) & (momenta < 1))):
-            raise ValueError("lrs and momenta must have the same shape, lrs > 0 and 0 <= momenta < 1")
-        super().__init__(lr=1.0, momentum=0.5 if nesterov else 0.0, nesterov=nesterov)
-        self._lrs, self._momenta = lrs[:, None], momenta[:, None]
-
-    def update(self, x, g, state, lr, t):
-        buf = state.get("buf")
-        buf = g.copy() if buf is None else self._momenta * buf + g
-        state["buf"] = buf
-        step = g + self._momenta * buf if self.nesterov else buf
-        return x - self._lrs * (lr / self.lr) * step  # lr / self.lr carries a schedule, if any
-
-
-class GridAdam(optim.Adam):
-    """Adam whose ``lr`` and ``beta1`` differ per start point (``beta2``, ``eps`` shared), for the phase diagram."""
-
-    def __init__(self, lrs, beta1s, beta2: float = 0.999, eps: float = 1e-8):
-        lrs = np.asarray(lrs, dtype=float).reshape(-1)
-        beta1s = np.asarray(beta1s, dtype=float).reshape(-1)
-        if lrs.shape != beta1s.shape or not (np.all(lrs > 0) and np.all((beta1s >= 0) & (beta1s < 1))):
-            raise ValueError("lrs and beta1s must have the same shape, lrs > 0 and 0 <= beta1s < 1")
-        super().__init__(lr=1.0, betas=(0.9, beta2), eps=eps)
-        self._lrs = lrs[:, None]
-        self.beta1 = beta1s[:, None]  # Adam.update broadcasts beta1 and the bias correction per row
-
-    def update(self, x, g, state, lr, t):
-        return super().update(x, g, state, self._lrs * (lr / self.lr), t)
-
-
 class PhaseDiagram(Widget):
     """Learning rate x momentum: every pair run from the same start, coloured by steps to converge; red where
     the run diverged (overflowed, or its gradient norm grew from start to end). The right panel shows the

@@ -26,7 +26,7 @@ import ipywidgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from lecture_utils import autodiff, calculus, surfaces
+from lecture_utils import autodiff, finite_differences, surfaces
 from lecture_utils._validate import check_array, check_choice, check_real
 
 from .base import Widget, callback, color, float_slider, log_slider
@@ -143,8 +143,8 @@ class SecantWidget(Widget):
         t = np.array([x - span, x + span])
         self.tangent_line.set_data(t, fx + self.exact * (t - x))
         self.anchor.set_data([x], [fx])
-        fwd = np.abs(calculus.forward_difference(f, x, self._hs) - self.exact)
-        cen = np.abs(calculus.central_difference(f, x, self._hs) - self.exact)
+        fwd = np.abs(finite_differences.forward_difference(f, x, self._hs) - self.exact)
+        cen = np.abs(finite_differences.central_difference(f, x, self._hs) - self.exact)
         # zero errors (a lucky cancellation) cannot be drawn on log axes
         floor = 1e-16 * max(1.0, abs(self.exact))
         self.err_forward.set_data(self._hs, np.maximum(fwd, floor))
@@ -305,12 +305,12 @@ class DirectionalDerivativeWidget(Widget):
         u = self.grad / gnorm if gnorm > 0 else np.zeros(2)
         self.grad_arrow.set_UVC([L * u[0]], [L * u[1]])
         try:  # the level set through p, found without the gradient
-            tangent = calculus.level_set_tangent(self.surface.value, p, radius=1e-3)
+            tangent = finite_differences.level_set_tangent(self.surface.value, p, radius=1e-3)
             self.level_line.set_data(p[0] + 0.8 * L * np.array([-tangent[0], tangent[0]]),
                                      p[1] + 0.8 * L * np.array([-tangent[1], tangent[1]]))
         except ValueError:  # a critical point: no level-set direction
             self.level_line.set_data([], [])
-        self.dir_curve.set_data(self._angles, calculus.directional_derivatives(self.grad, np.radians(self._angles)))
+        self.dir_curve.set_data(self._angles, finite_differences.directional_derivatives(self.grad, np.radians(self._angles)))
         g_angle = math.degrees(math.atan2(self.grad[1], self.grad[0])) % 360.0
         self.max_marker.set_data([g_angle], [gnorm])
         for line, level in zip(self.norm_lines, (gnorm, -gnorm)):
@@ -321,9 +321,9 @@ class DirectionalDerivativeWidget(Widget):
 
     def _update_direction(self):
         p, angle = self.point, self.controls["angle"].value
-        self.e = calculus.unit_vector(math.radians(angle))
-        self.value = float(calculus.directional_derivative(self.grad, self.e))
-        self.slice_slope = calculus.directional_derivative_fd(self.surface.value, p, self.e, h=1e-5)
+        self.e = finite_differences.unit_vector(math.radians(angle))
+        self.value = float(finite_differences.directional_derivative(self.grad, self.e))
+        self.slice_slope = finite_differences.directional_derivative_fd(self.surface.value, p, self.e, h=1e-5)
         L = self._arrow_len
         self.e_arrow.set_offsets([p])
         self.e_arrow.set_UVC([L * self.e[0]], [L * self.e[1]])

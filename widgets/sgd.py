@@ -21,8 +21,7 @@ import math
 import ipywidgets
 import numpy as np
 
-from lecture_utils import linear_models as lm
-from lecture_utils import sgd as sgd_lib
+from lecture_utils import linear_models as lm, minibatch, problems, sgd as sgd_lib
 from lecture_utils._validate import check_int, check_real
 
 from .base import Widget, callback, color, log_slider, play_controls, set_steps
@@ -57,7 +56,7 @@ class GradientCloud(Widget):
                  live: bool | None = None):
         if problem is None:
             x, y = lm.line_data(256, slope=2.0, intercept=1.0, noise=1.0, x_std=1.5, seed=0)
-            problem = lm.LeastSquares(x, y)
+            problem = problems.LeastSquares(x, y)
         for attr in ("n", "num_params", "loss", "example_grads"):
             if not hasattr(problem, attr):
                 raise TypeError(f"problem must be like linear_models.LeastSquares (n, num_params, loss, "
@@ -153,7 +152,7 @@ class GradientCloud(Widget):
         (a, b), (c, d) = self.bounds
         W, B = np.meshgrid(np.linspace(a, b, 120), np.linspace(c, d, 120))
         pts = np.stack([W.ravel(), B.ravel()], axis=1)
-        if isinstance(self.problem, lm.LeastSquares):
+        if isinstance(self.problem, problems.LeastSquares):
             Z = lm.mse_loss(pts, self.problem.X, self.problem.y).reshape(W.shape)
         else:
             Z = np.array([self.problem.loss(p) for p in pts]).reshape(W.shape)
@@ -178,7 +177,7 @@ class GradientCloud(Widget):
         self._gd_diverged = gd.diverged_at
         self._run = run
         # the same minibatches (drawn without replacement, as in an epoch) at every step: the cloud moves smoothly
-        self._selection = sgd_lib._selection_matrix(n, B, self.num_draws, np.random.default_rng(1000 + seed), False)
+        self._selection = minibatch.selection_matrix(n, B, self.num_draws, np.random.default_rng(1000 + seed), False)
         with self.hold_redraw():
             self.path_line.set_data(self.path[:, 0], self.path[:, 1])
             self.gd_line.set_data(self.gd_path[:, 0], self.gd_path[:, 1])
@@ -283,10 +282,10 @@ class GradientCloud(Widget):
 # ---------------------------------------------------------------------------------------------------------
 def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float | None = None, ylim=None,
                 title: str = ""):
-    """Orbit (bifurcation) diagram: the late iterates of :func:`lecture_utils.sgd.gd_orbits` against the rate.
+    """Orbit (bifurcation) diagram: the late iterates of :func:`lecture_utils.descent.gd_orbits` against the rate.
 
     Rates whose run diverged are marked by a red band along the bottom with the first one labelled. ``threshold``
-    draws a vertical line (e.g. ``2 / curvature``). Returns the axes. Example: ``plot_orbits(sgd.gd_orbits(...))``
+    draws a vertical line (e.g. ``2 / curvature``). Returns the axes. Example: ``plot_orbits(descent.gd_orbits(...))``
     """
     import matplotlib.pyplot as plt
 
@@ -320,7 +319,7 @@ def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float 
 
 
 def plot_basins(surface, basin_map, ax=None, *, title: str = ""):
-    """The 1D basin map of :func:`lecture_utils.sgd.basin_map`: the curve ``f`` with each start point coloured by
+    """The 1D basin map of :func:`lecture_utils.basin_maps.basin_map_1d`: the curve ``f`` with each start point coloured by
     the minimum it reaches (grey: none; red: diverged). Returns the axes."""
     import matplotlib.pyplot as plt
 
