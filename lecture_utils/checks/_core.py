@@ -44,6 +44,37 @@ def expect_true(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
+def as_array(got, what: str, inputs: str = "") -> np.ndarray:
+    """The student's answer as a float array (a torch tensor is detached first); ``CheckFailed`` naming ``what``
+    and the ``inputs`` when it holds no numbers."""
+    if hasattr(got, "detach") and hasattr(got, "cpu"):
+        got = got.detach().cpu().numpy()
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        where = f" for {inputs}" if inputs else ""
+        raise CheckFailed(f"{what}{where} should be an array or tensor of numbers, got {type(got).__name__}") from None
+
+
+def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
+    """The hint of the first typical mistake whose value equals ``got`` ("" when none does).
+
+    ``candidates`` maps a hint ("you divided by h instead of 2h") to what that mistake returns on the same input;
+    candidates that are not finite never match.
+    """
+    if hasattr(got, "detach") and hasattr(got, "cpu"):
+        got = got.detach().cpu().numpy()
+    try:
+        g = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return ""
+    for hint, value in candidates.items():
+        v = np.asarray(value, dtype=float)
+        if g.shape == v.shape and np.all(np.isfinite(v)) and np.allclose(g, v, rtol=rtol, atol=atol):
+            return hint
+    return ""
+
+
 def passed(message: str) -> bool:
     """Print a one-line confirmation and return True (the value a notebook cell can assert on)."""
     print(f"Correct: {message}")

@@ -15,23 +15,10 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, expect_close, expect_true, passed, try_call
+from ._core import CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_central_difference", "check_gradient_ascent", "check_sigmoid_derivative",
            "check_tanh_derivative"]
-
-
-def _match(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    """The hint of the first typical mistake whose value equals ``got`` ("" when none does)."""
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return ""
-    for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if g.shape == v.shape and np.allclose(g, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -45,7 +32,7 @@ def check_central_difference(central_difference) -> bool:
     for name, f, x, h in cases:
         got = try_call(central_difference, f, x, h, what="central_difference")
         expected = (f(x + h) - f(x - h)) / (2 * h)
-        hint = _match(got, {
+        hint = match_mistake(got, {
             "that is the forward difference (f(x + h) - f(x)) / h; the central one uses f(x + h) and f(x - h).":
                 (f(x + h) - f(x)) / h,
             "that is the backward difference (f(x) - f(x - h)) / h; the central one uses f(x + h) and f(x - h).":
@@ -85,7 +72,7 @@ def check_gradient_ascent(gradient_ascent) -> bool:
         if arr.shape[0] == num_steps:
             raise CheckFailed(f"gradient_ascent({inputs}) returned {num_steps} values, expected {num_steps + 1}: "
                               "include the start x0 as the first entry.")
-        hint = _match(arr, {
+        hint = match_mistake(arr, {
             "you stepped downhill: x - lr * f'(x) is gradient DESCENT. Ascent climbs with x + lr * f'(x) "
             "(the lecture source prints a minus sign here by mistake).": np.array(descent),
         })
@@ -112,7 +99,7 @@ def _check_from_output(fn, name: str, act, wrong: dict) -> None:
         hints = {hint: w(out) for hint, w in wrong.items()}
         expect_close(got, want, what=f"{name}_derivative(y)",
                      inputs=f"y = {name}(x) = {out:.6g} (x = {x:g})", rtol=1e-9, atol=1e-12,
-                     hint=_match(got, hints))
+                     hint=match_mistake(got, hints))
 
 
 def check_sigmoid_derivative(sigmoid_derivative) -> bool:

@@ -15,8 +15,7 @@ import math
 import numpy as np
 
 from .. import autodiff
-from ._core import CheckFailed, expect_close, expect_true, passed, try_call
-from .lecture01 import _match
+from ._core import CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_dL_dw111", "check_numerical_gradient", "check_softplus"]
 
@@ -79,7 +78,7 @@ def check_dL_dw111(dL_dw111) -> bool:
         inputs = (f"{name}: x = {x.tolist()}, y = {y:g}, W1 = {np.round(W1c, 3).tolist()}, "
                   f"W2 = {np.round(W2c, 3).tolist()}")
         expect_close(got_f, expected, what="dL/dw111", inputs=inputs, rtol=1e-7, atol=1e-10,
-                     hint=_match(got_f, _wrong_dw111(W1c, W2c, x, y)))
+                     hint=match_mistake(got_f, _wrong_dw111(W1c, W2c, x, y)))
     return passed("dL/dw111 by the chain rule equals torch autograd, also when the ReLU is switched off.")
 
 
@@ -110,7 +109,7 @@ def check_numerical_gradient(numerical_gradient) -> bool:
         cen = np.array([(_test_function(x + h * np.eye(n)[i]) - _test_function(x - h * np.eye(n)[i])) / (2 * h)
                         for i in range(n)])
         all_at_once = np.full(n, (_test_function(x + h) - _test_function(x - h)) / (2 * h))
-        hint = _match(got, {
+        hint = match_mistake(got, {
             "that is the forward difference (f(x + h e_i) - f(x)) / h, with error O(h); use the central one "
             "(f(x + h e_i) - f(x - h e_i)) / (2h).": fwd,
             "each entry is twice too big: the two points are 2h apart, so divide by 2h.": 2 * cen,
@@ -182,6 +181,6 @@ def check_softplus(softplus) -> bool:
                       "(v.grad += ..., not v.grad = ...)."] = sig
             expect_close(x.grad, want_grad, what=f"x.grad after ({name}).backward()", inputs=f"x = {x0}",
                          rtol=1e-9, atol=1e-12,
-                         hint=_match(x.grad, hints) or "the local derivative of softplus is sigmoid(v) = "
+                         hint=match_mistake(x.grad, hints) or "the local derivative of softplus is sigmoid(v) = "
                                                       "1 / (1 + exp(-v)).")
     return passed("softplus has the right value and its backward rule passes the chain rule and accumulates.")

@@ -15,29 +15,9 @@ import math
 import numpy as np
 import torch
 
-from ._core import CheckFailed, expect_close, passed, try_call
+from ._core import as_array, CheckFailed, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_clip_by_norm", "check_momentum_step", "check_glorot_bound", "check_best_momentum"]
-
-
-def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    """The hint of the first typical mistake whose value equals ``got`` ('' when none does)."""
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return ""
-    for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if g.shape == v.shape and np.all(np.isfinite(v)) and np.allclose(g, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
-
-
-def _as_array(got, what, inputs):
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{what} for {inputs} should return an array of numbers, got {type(got).__name__}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -52,7 +32,7 @@ def check_clip_by_norm(clip_by_norm) -> bool:
     for g, max_norm in cases:
         inputs = f"g = {np.round(g, 4).tolist()}, max_norm = {max_norm}"
         got = try_call(clip_by_norm, g.copy(), max_norm, what="clip_by_norm")
-        got = _as_array(got, "clip_by_norm", inputs)
+        got = as_array(got, "clip_by_norm", inputs)
         p = torch.zeros(len(g), dtype=torch.float64, requires_grad=True)
         p.grad = torch.tensor(g)
         torch.nn.utils.clip_grad_norm_([p], max_norm)
@@ -91,7 +71,7 @@ def check_momentum_step(momentum_step) -> bool:
         got = try_call(momentum_step, x.copy(), v.copy(), g.copy(), lr, momentum, what="momentum_step")
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             raise CheckFailed(f"momentum_step({inputs}) should return the pair (x_new, v_new), got {type(got).__name__}")
-        x_new, v_new = (_as_array(a, "momentum_step", inputs) for a in got)
+        x_new, v_new = (as_array(a, "momentum_step", inputs) for a in got)
         v_ref = momentum * v - lr * g
         x_ref = x + v_ref
         hint = match_mistake(v_new, {

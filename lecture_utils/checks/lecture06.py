@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..second_order.quasi_newton import bfgs_update
-from ._core import CheckFailed, expect_close, passed, try_call
-from .lecture05 import _as_array, match_mistake
+from ._core import as_array, CheckFailed, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_newton_step", "check_cg_beta", "check_linear_cg", "check_bfgs_update"]
 
@@ -39,7 +38,7 @@ def check_newton_step(newton_step) -> bool:
              (np.array([1.0, 0.5]), np.array([[2.0, 0.0], [0.0, -2.0]]))]  # a saddle: Newton still solves
     for g, H in cases:
         inputs = f"g = {_fmt(g)}, H = {_fmt(H)}"
-        got = _as_array(try_call(newton_step, g.copy(), H.copy(), what="newton_step"), "newton_step", inputs)
+        got = as_array(try_call(newton_step, g.copy(), H.copy(), what="newton_step"), "newton_step", inputs)
         expected = -np.linalg.solve(H, g)
         hint = match_mistake(got, {
             "the sign is flipped: the Newton step is v = -H^{-1} g (downhill for positive definite H).": -expected,
@@ -89,7 +88,7 @@ def check_linear_cg(linear_cg) -> bool:
         b = rng.standard_normal(n)
         inputs = f"a random {n}x{n} SPD A (condition number 20), b = {_fmt(b)}"
         # One step: exact line search along r0 = b.
-        got = _as_array(try_call(linear_cg, A.copy(), b.copy(), 1, what="linear_cg"), "linear_cg", inputs)
+        got = as_array(try_call(linear_cg, A.copy(), b.copy(), 1, what="linear_cg"), "linear_cg", inputs)
         alpha = (b @ b) / (b @ A @ b)
         hint = match_mistake(got, {
             "the step length should be alpha = (r . r) / (d^T A d); that used (d^T A d) / (r . r).": (b @ A @ b) / (b @ b) * b,
@@ -97,7 +96,7 @@ def check_linear_cg(linear_cg) -> bool:
             "that is a step of length 1 along r0; CG picks alpha = (r . r) / (d^T A d).": b,
         })
         expect_close(got, alpha * b, what="linear_cg(A, b, 1)", inputs=inputs, rtol=1e-8, atol=1e-10, hint=hint)
-        got = _as_array(try_call(linear_cg, A.copy(), b.copy(), n, what="linear_cg"), "linear_cg", inputs)
+        got = as_array(try_call(linear_cg, A.copy(), b.copy(), n, what="linear_cg"), "linear_cg", inputs)
         x_star = np.linalg.solve(A, b)
         if got.shape == x_star.shape and not np.allclose(got, x_star, rtol=1e-6, atol=1e-8):
             err = np.linalg.norm(got - x_star) / np.linalg.norm(x_star)
@@ -125,7 +124,7 @@ def check_bfgs_update(update) -> bool:
         cases.append((M, s, y))
     for M, s, y in cases:
         inputs = f"M = {_fmt(M)}, s = {_fmt(s)}, y = {_fmt(y)}"
-        got = _as_array(try_call(update, M.copy(), s.copy(), y.copy(), what="bfgs_update"), "bfgs_update", inputs)
+        got = as_array(try_call(update, M.copy(), s.copy(), y.copy(), what="bfgs_update"), "bfgs_update", inputs)
         expected = bfgs_update(M[None], s[None], y[None])[0]
         if got.shape != expected.shape:
             raise CheckFailed(f"bfgs_update({inputs}) should return a {expected.shape} matrix, got shape {got.shape}")

@@ -12,26 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import CheckFailed, expect_close, expect_true, passed, try_call
+from ._core import as_array, CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_fold_batch_norm", "check_batch_norm_2d"]
-
-
-def _as_array(value, what: str) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    try:
-        return np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be an array or tensor of numbers, got {type(value).__name__}") from None
-
-
-def _match(got: np.ndarray, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
-    for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if got.shape == v.shape and np.allclose(got, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -66,7 +49,7 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
                        beta.clone(), eps, what="fold_batch_norm")
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             raise CheckFailed(f"fold_batch_norm should return a pair (W_folded, b_folded), got {type(out).__name__}")
-        Wf, bf = _as_array(out[0], "W_folded"), _as_array(out[1], "b_folded")
+        Wf, bf = as_array(out[0], "W_folded"), as_array(out[1], "b_folded")
 
         Wn, bnp, m, v = W.numpy(), b.numpy(), mean.numpy(), var.numpy()
         gm, bt = gamma.numpy(), beta.numpy()
@@ -76,7 +59,7 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
         expect_true(Wf.shape == W_ref.shape,
                     f"W_folded for {inputs} has shape {Wf.shape}, expected {W_ref.shape} (one row per output unit). "
                     "Hint: scale each ROW i of W by gamma_i / sqrt(var_i + eps): scale[:, None] * W.")
-        w_hint = _match(Wf, {
+        w_hint = match_mistake(Wf, {
             "eps is missing: divide by sqrt(running_var + eps), not sqrt(running_var).":
                 (gm / np.sqrt(v))[:, None] * Wn,
             "that divides by the variance; batch norm divides by the standard deviation sqrt(var + eps).":
@@ -84,7 +67,7 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
             "gamma is missing from the scale: gamma / sqrt(var + eps).": (1 / np.sqrt(v + eps))[:, None] * Wn,
         })
         expect_close(Wf, W_ref, what="W_folded", inputs=inputs, rtol=1e-7, atol=1e-10, hint=w_hint)
-        b_hint = _match(bf, {
+        b_hint = match_mistake(bf, {
             "the running mean is not subtracted: the bias becomes scale * (b - running_mean) + beta.":
                 scale * bnp + bt,
             "beta is missing: add it after scaling.": scale * (bnp - m),
@@ -123,7 +106,7 @@ def check_batch_norm_2d(batch_norm_2d) -> bool:
             None, :, None, None]
         gamma = torch.rand(C, generator=g, dtype=torch.float64) + 0.5
         beta = torch.randn(C, generator=g, dtype=torch.float64)
-        got = _as_array(try_call(batch_norm_2d, x.clone(), gamma.clone(), beta.clone(), eps, what="batch_norm_2d"),
+        got = as_array(try_call(batch_norm_2d, x.clone(), gamma.clone(), beta.clone(), eps, what="batch_norm_2d"),
                         "batch_norm_2d(...)")
         expected = F.batch_norm(x, None, None, gamma, beta, training=True, eps=eps).numpy()
 
@@ -134,7 +117,7 @@ def check_batch_norm_2d(batch_norm_2d) -> bool:
             var = xn.var(axes, keepdims=True, ddof=ddof)
             return gm * (xn - mu) / np.sqrt(var + (eps if with_eps else 0.0)) + bt
 
-        hint = _match(got, {
+        hint = match_mistake(got, {
             "you averaged over the batch axis only, so every pixel position got its own statistics; batch norm "
             "for images shares them over the batch AND the spatial axes: mean over (0, 2, 3).": norm((0,)),
             "you averaged over the channels too (that is layer norm's idea); keep one mean and variance per "

@@ -13,28 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._core import CheckFailed, expect_close, passed, try_call
+from ._core import as_array, CheckFailed, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_coordinate_minimizer", "check_ema", "check_distillation_loss"]
-
-
-def _first_match(got, candidates: dict, rtol=1e-6, atol=1e-9) -> str:
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return ""
-    for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if g.shape == v.shape and np.all(np.isfinite(v)) and np.allclose(g, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
-
-
-def _array(got, what, inputs):
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{what} for {inputs} should return an array of numbers, got {type(got).__name__}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -54,7 +35,7 @@ def check_coordinate_minimizer(coordinate_minimizer) -> bool:
     for A, b, x, i in cases:
         inputs = f"A = {np.round(A, 3).tolist()}, b = {np.round(b, 3).tolist()}, x = {np.round(x, 3).tolist()}, i = {i}"
         x_in = x.copy()
-        got = _array(try_call(coordinate_minimizer, A.copy(), b.copy(), x_in, i, what="coordinate_minimizer"),
+        got = as_array(try_call(coordinate_minimizer, A.copy(), b.copy(), x_in, i, what="coordinate_minimizer"),
                      "coordinate_minimizer", inputs)
         expected = x.copy()
         expected[i] = (b[i] - A[i] @ x + A[i, i] * x[i]) / A[i, i]
@@ -66,7 +47,7 @@ def check_coordinate_minimizer(coordinate_minimizer) -> bool:
         grad_step = x.copy()
         grad_step[i] = x[i] - (A[i] @ x - b[i])
         all_coords = np.linalg.solve(A, b)
-        hint = _first_match(got, {
+        hint = match_mistake(got, {
             "that subtracts the whole row A[i] @ x, including the diagonal term A[i, i] * x[i]; the sum runs over "
             "j != i only (or add A[i, i] * x[i] back).": wrong_diag,
             "that takes a gradient step on coordinate i; the exercise asks for the exact minimizer along it, where "
@@ -93,7 +74,7 @@ def check_ema(ema) -> bool:
              (rng.standard_normal((6, 3)) * 4, 0.0)]
     for xs, decay in cases:
         inputs = f"xs of shape {xs.shape} (first rows {np.round(xs[:2], 3).tolist()}), decay = {decay}"
-        got = _array(try_call(ema, xs.copy(), decay, what="ema"), "ema", inputs)
+        got = as_array(try_call(ema, xs.copy(), decay, what="ema"), "ema", inputs)
         expected = np.empty_like(xs)
         expected[0] = xs[0]
         for t in range(1, len(xs)):
@@ -108,7 +89,7 @@ def check_ema(ema) -> bool:
         for t in range(1, len(xs)):
             swapped[t] = (1 - decay) * swapped[t - 1] + decay * xs[t]
         uniform = np.cumsum(xs, 0) / np.arange(1, len(xs) + 1)[:, None]
-        hint = _first_match(got, {
+        hint = match_mistake(got, {
             "that starts the average at zero, which drags the first rows towards 0; start it at the first iterate "
             "(avg_1 = x_1), as torch's AveragedModel does.": from_zero,
             "that swaps decay and 1 - decay: decay is the weight of the OLD average.": swapped,
@@ -148,7 +129,7 @@ def check_distillation_loss(distillation_loss) -> bool:
         expected = hard + lam * tau ** 2 * soft
         kl = F.kl_div(torch.log_softmax(s / tau, 1), torch.softmax(t / tau, 1), reduction="batchmean")
         no_tau_in_student = -(torch.softmax(t / tau, 1) * torch.log_softmax(s, 1)).sum(1).mean()
-        hint = _first_match(float(got.detach()), {
+        hint = match_mistake(float(got.detach()), {
             "that leaves out the tau**2 factor on the soft term (Hinton's convention keeps the soft gradients the "
             "same size at every temperature).": float(hard + lam * soft),
             "that uses the KL divergence for the soft term; the lecture's formula is the cross-entropy "

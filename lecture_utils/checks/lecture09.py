@@ -12,21 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..surfaces import get
-from ._core import CheckFailed, expect_close, passed, try_call
+from ._core import CheckFailed, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_pso_step", "check_random_search"]
-
-
-def _first_match(got, candidates: dict, rtol=1e-6, atol=1e-9) -> str:
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return ""
-    for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if g.shape == v.shape and np.allclose(g, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
 
 
 def check_pso_step(pso_step) -> bool:
@@ -52,7 +40,7 @@ def check_pso_step(pso_step) -> bool:
         x_new, v_new = (np.asarray(a, dtype=float) for a in out)
         v_ref = w * v + c1 * r1 * (pbest - x) + c2 * r2 * (gbest - x)
         x_ref = x + v_ref
-        hint = _first_match(v_new, {
+        hint = match_mistake(v_new, {
             "that swaps the roles of r1/cognitive (own best) and r2/social (swarm's best).":
                 w * v + c1 * r1 * (gbest - x) + c2 * r2 * (pbest - x),
             "that leaves out the inertia term inertia * v.": c1 * r1 * (pbest - x) + c2 * r2 * (gbest - x),
@@ -61,7 +49,7 @@ def check_pso_step(pso_step) -> bool:
         })
         expect_close(v_new, v_ref, what="v_new", inputs=inputs, rtol=1e-10, atol=1e-12,
                      hint=hint or "v_new = inertia v + cognitive r1 (pbest - x) + social r2 (gbest - x).")
-        hint = _first_match(x_new, {"that moves x with the OLD velocity v; move with v_new.": x + v})
+        hint = match_mistake(x_new, {"that moves x with the OLD velocity v; move with v_new.": x + v})
         expect_close(x_new, x_ref, what="x_new", inputs=inputs, rtol=1e-10, atol=1e-12,
                      hint=hint or "x_new = x + v_new.")
     return passed("pso_step moves three swarms exactly as v <- w v + c1 r1 (p - x) + c2 r2 (g - x), x <- x + v.")
