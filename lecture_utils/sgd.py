@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -62,7 +62,6 @@ class SGDRun:
     theta: np.ndarray
     theta_avg: np.ndarray | None
     diverged_at: int = -1
-    extras: dict = field(default_factory=dict)
 
     def status(self) -> str:
         if self.diverged_at >= 0:
@@ -110,7 +109,7 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
     if theta.shape != (problem.num_params,):
         raise ValueError(f"theta0 must have shape ({problem.num_params},), got {theta.shape}")
     if val is not None:
-        check_problem(val)
+        check_problem(val, "val")
     at = None
     if record_at is not None:
         at = np.unique(np.round(check_array("record_at", record_at, ndim=1)).astype(np.int64))
@@ -119,66 +118,84 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
     n = problem.n
     labels = getattr(problem, "y", None)
     budget = int(round(num_epochs * n))
-
-    rec = {k: [] for k in ("epochs", "updates", "grad_evals", "seconds", "train_loss", "val_loss", "avg_loss",
-                           "thetas", "avg_thetas")}
-    state = {"updates": 0, "evals": 0, "seconds": 0.0}
-    avg, avg_count = None, 0
-
-    def record():
-        rec["epochs"].append(state["evals"] / n)
-        rec["updates"].append(state["updates"])
-        rec["grad_evals"].append(state["evals"])
-        rec["seconds"].append(state["seconds"])
-        rec["train_loss"].append(problem.loss(theta))
-        rec["val_loss"].append(val.loss(theta) if val is not None else np.nan)
-        rec["thetas"].append(theta.copy())
-        if average_start is not None:
-            a = avg if avg is not None else theta
-            rec["avg_loss"].append(problem.loss(a))
-            rec["avg_thetas"].append(a.copy())
-        else:
-            rec["avg_loss"].append(np.nan)
-        if callback is not None:
-            callback({k: v for k, v in rec.items()})
-
+    rec = _Records(problem, val, average_start, callback)
     # Our own problems offer an unchecked batch gradient; the indices come from epoch_batches, so they are valid.
     batch_grad = getattr(problem, "batch_grad", problem.grad)
-    record()
+    rec.record(theta)
     diverged_at = -1
     with np.errstate(all="ignore"):
-        while state["evals"] < budget and diverged_at < 0:
+        while rec.evals < budget and diverged_at < 0:
             batches = epoch_batches(n, batch_size, order=order, rng=rng, labels=labels)
             nb = len(batches)
             marks = {min(nb - 1, int(math.ceil((r + 1) * nb / records_per_epoch)) - 1) for r in range(records_per_epoch)}
             for j, idx in enumerate(batches):
-                if state["evals"] >= budget:
+                if rec.evals >= budget:
                     break
-                step_lr = lr if lr_schedule is None else float(lr_schedule(lr, state["updates"]))
+                step_lr = lr if lr_schedule is None else float(lr_schedule(lr, rec.updates))
                 t0 = time.perf_counter()
                 theta = theta - step_lr * batch_grad(theta, idx)
-                state["seconds"] += time.perf_counter() - t0
-                state["updates"] += 1
-                state["evals"] += len(idx)
+                rec.seconds += time.perf_counter() - t0
+                rec.updates += 1
+                rec.evals += len(idx)
                 if not np.isfinite(theta).all():
-                    diverged_at = state["updates"]
-                    theta = rec["thetas"][-1].copy()
+                    diverged_at = rec.updates
+                    theta = rec.thetas[-1].copy()
                     break
-                if average_start is not None and state["updates"] > average_start:
-                    avg_count += 1
-                    avg = theta.copy() if avg is None else avg + (theta - avg) / avg_count
-                if (state["updates"] in at if at is not None else j in marks) or state["evals"] >= budget:
-                    record()
-                    if not np.isfinite(rec["train_loss"][-1]):
-                        diverged_at = state["updates"]
+                rec.average(theta)
+                if (rec.updates in at if at is not None else j in marks) or rec.evals >= budget:
+                    rec.record(theta)
+                    if not np.isfinite(rec.train_loss[-1]):
+                        diverged_at = rec.updates
                         break
     kind = "batch GD" if batch_size == n else ("SGD" if batch_size == 1 else f"minibatch {batch_size}")
-    out = {k: np.array(v) for k, v in rec.items() if k not in ("thetas", "avg_thetas")}
-    return SGDRun(
-        label=label or f"{kind}, lr {lr:g}", batch_size=batch_size, lr=lr, thetas=np.array(rec["thetas"]),
-        avg_thetas=np.array(rec["avg_thetas"]) if average_start is not None else None, theta=theta,
-        theta_avg=(avg if avg is not None else (theta.copy() if average_start is not None else None)),
-        diverged_at=diverged_at, **out)
+    return rec.result(label or f"{kind}, lr {lr:g}", batch_size, lr, theta, diverged_at)
+
+
+class _Records:
+    """What :func:`sgd` records: counters, losses, iterates and the running average of the iterates."""
+
+    def __init__(self, problem, val, average_start, callback):
+        self.problem, self.val, self.average_start, self.callback = problem, val, average_start, callback
+        self.updates, self.evals, self.seconds = 0, 0, 0.0
+        self.avg, self.avg_count = None, 0
+        self.keys = ("epochs", "updates", "grad_evals", "seconds", "train_loss", "val_loss", "avg_loss")
+        self.rows = {k: [] for k in self.keys}
+        self.thetas, self.avg_thetas = [], []
+
+    @property
+    def train_loss(self) -> list:
+        return self.rows["train_loss"]
+
+    def average(self, theta) -> None:
+        """Fold ``theta`` into the uniform running average once ``average_start`` updates are done."""
+        if self.average_start is not None and self.updates > self.average_start:
+            self.avg_count += 1
+            self.avg = theta.copy() if self.avg is None else self.avg + (theta - self.avg) / self.avg_count
+
+    def record(self, theta) -> None:
+        r = self.rows
+        r["epochs"].append(self.evals / self.problem.n)
+        r["updates"].append(self.updates)
+        r["grad_evals"].append(self.evals)
+        r["seconds"].append(self.seconds)
+        r["train_loss"].append(self.problem.loss(theta))
+        r["val_loss"].append(self.val.loss(theta) if self.val is not None else np.nan)
+        self.thetas.append(theta.copy())
+        if self.average_start is not None:
+            a = self.avg if self.avg is not None else theta
+            r["avg_loss"].append(self.problem.loss(a))
+            self.avg_thetas.append(a.copy())
+        else:
+            r["avg_loss"].append(np.nan)
+        if self.callback is not None:
+            self.callback({**r, "thetas": self.thetas, "avg_thetas": self.avg_thetas})
+
+    def result(self, label, batch_size, lr, theta, diverged_at) -> SGDRun:
+        averaging = self.average_start is not None
+        theta_avg = (self.avg if self.avg is not None else theta.copy()) if averaging else None
+        return SGDRun(label=label, batch_size=batch_size, lr=lr, thetas=np.array(self.thetas),
+                      avg_thetas=np.array(self.avg_thetas) if averaging else None, theta=theta, theta_avg=theta_avg,
+                      diverged_at=diverged_at, **{k: np.array(v) for k, v in self.rows.items()})
 
 
 def early_stopping(val_losses, patience: int = 10) -> tuple[int, int]:

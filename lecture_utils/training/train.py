@@ -19,7 +19,6 @@ Example::
 """
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from typing import Callable, Iterator
@@ -29,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_int, check_real
-from .data import Dataset
+from .batching import DROP_LAST, check_order, loss_caller, skip_batch, steps_per_epoch, unpack_data
 from .nets import main_output
 
 __all__ = ["fit", "run", "History", "evaluate", "make_optimizer", "task_loss", "RECORD_KEYS"]
@@ -131,51 +130,194 @@ def evaluate(net: torch.nn.Module, X, y, *, batch_size: int = 4096) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------------------------
-def _unpack(data):
-    if isinstance(data, Dataset):
-        return data.X_train, data.y_train, data.X_test, data.y_test
-    if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-        return tuple(data) if len(data) == 4 else (data[0], data[1], None, None)
-    raise TypeError("data must be a lecture_utils.training.data.Dataset, (X_train, y_train, X_test, y_test) or "
-                    f"(X_train, y_train); got {type(data).__name__}")
+class _Metrics:
+    """Mean minibatch loss and accuracy since the last record, summed on the device (one sync per record)."""
+
+    def __init__(self, device: torch.device, classification: bool):
+        dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+        self.loss = torch.zeros((), device=device, dtype=dtype)
+        self.correct = torch.zeros((), device=device, dtype=dtype)
+        self.batches, self.examples = 0, 0
+        self.classification = classification
+
+    def add(self, batch_loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.loss += batch_loss
+        self.batches += 1
+        if self.classification:
+            self.correct += (logits.detach().argmax(1) == y).sum()
+            self.examples += len(y)
+
+    def flush(self) -> tuple[float, float]:
+        """``(train_loss, train_acc)`` since the last flush; the sums start again from zero."""
+        tl = float(self.loss) / max(self.batches, 1)
+        ta = float(self.correct) / max(self.examples, 1) if self.classification else math.nan
+        self.loss.zero_()
+        self.correct.zero_()
+        self.batches, self.examples = 0, 0
+        return tl, ta
 
 
-def _loss_caller(loss):
-    """Wrap a user loss so it is always called as ``f(y_hat, y, X, idx)``."""
-    if loss is None:
-        return lambda y_hat, y, X, idx: task_loss(y_hat, y)
-    if not callable(loss):
-        raise TypeError(f"loss must be None or a callable loss(y_hat, y), got {type(loss).__name__}")
-    try:
-        sig = inspect.signature(loss)
-        names = set(sig.parameters)
-        var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-    except (TypeError, ValueError):  # builtins without a signature
-        names, var_kw = set(), False
-    want_X, want_idx = var_kw or "X" in names, var_kw or "idx" in names
+def _placed(net, data, device):
+    """The net and the data on one device, floating-point data in the net's dtype."""
+    from ..device import get_device
 
-    def call(y_hat, y, X, idx):
-        kw = {}
-        if want_X:
-            kw["X"] = X
-        if want_idx:
-            kw["idx"] = idx
-        return loss(y_hat, y, **kw)
+    X, y, X_test, y_test = unpack_data(data)
+    if len(X) != len(y):
+        raise ValueError(f"X_train and y_train differ in length: {len(X)} vs {len(y)}")
+    if len(X) < 2:
+        raise ValueError(f"need at least 2 training examples, got {len(X)}")
+    if device is None:
+        p0 = next(net.parameters(), None)
+        device = p0.device if p0 is not None and p0.device.type != "cpu" else get_device()
+    device = torch.device(device)
+    net.to(device)
+    p0 = next(net.parameters(), None)
+    dtype = p0.dtype if p0 is not None and p0.is_floating_point() else torch.float32
 
-    return call
+    def cast(t):
+        return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+
+    return device, cast(X), cast(y), cast(X_test), cast(y_test)
 
 
-def _default_order(epoch, n, generator):
-    return torch.randperm(n, generator=generator)
+def _split_schedule(lr_schedule, optimizer):
+    """``(schedule(base_lr, step) or None, torch lr_scheduler or None)`` from fit's ``lr_schedule``."""
+    if lr_schedule is None:
+        return None, None
+    if isinstance(lr_schedule, torch.optim.lr_scheduler.LRScheduler):
+        if lr_schedule.optimizer is not optimizer:
+            raise ValueError("a torch lr_scheduler must be built on the optimizer instance passed as opt")
+        return None, lr_schedule
+    if not callable(lr_schedule):
+        raise TypeError("lr_schedule must be a schedule(base_lr, step) -> lr or a torch lr_scheduler")
+    return lr_schedule, None
 
 
-def _skip_batch(size, start, batch_size, drop_last) -> bool:
-    """Whether a minibatch of ``size`` examples starting at ``start`` of the epoch's order is skipped."""
-    if size < 2:
-        return True
-    if size == batch_size or start == 0:  # never skip the only batch of an epoch
-        return False
-    return drop_last is True or (drop_last == "auto" and 2 * size < batch_size)
+class _Fit:
+    """The state of one :func:`fit` run; :meth:`records` is the generator ``fit`` returns."""
+
+    def __init__(self, net, data, opt, epochs, batch_size, *, opt_kwargs, loss, aux_weight, lr_schedule, eval_every,
+                 clip_norm, seed, order, callback, max_steps, log_initial, drop_last, device, progress):
+        self.net, self.epochs, self.batch_size = net, epochs, batch_size
+        self.aux_weight, self.eval_every, self.clip_norm = aux_weight, eval_every, clip_norm
+        self.callback, self.max_steps, self.log_initial, self.drop_last = callback, max_steps, log_initial, drop_last
+        self.device, self.X, self.y, self.X_test, self.y_test = _placed(net, data, device)
+        self.optimizer = make_optimizer(opt, net.parameters(), **(opt_kwargs or {}))
+        self.lr_fn, self.torch_sched = _split_schedule(lr_schedule, self.optimizer)
+        self.base_lrs = [g["lr"] for g in self.optimizer.param_groups]
+        self.loss_fn = loss_caller(loss, task_loss)
+        self.order_fn = check_order(order)
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        self.gen = torch.Generator().manual_seed(seed)
+        self.metrics = _Metrics(self.device, _is_classification(self.y))
+        self.step, self.examples, self.epoch_float, self.train_time = 0, 0, 0.0, 0.0
+        n = len(self.X)
+        total = epochs * steps_per_epoch(n, batch_size, drop_last)
+        self.total_steps = total if max_steps is None else min(max_steps, total)
+        self.progress = progress
+
+    def record(self, train_loss, train_acc, diverged=False) -> dict:
+        has_test = self.X_test is not None and len(self.X_test) > 0
+        ev = evaluate(self.net, self.X_test, self.y_test) if has_test else {"loss": math.nan, "acc": math.nan}
+        rec = {"step": self.step, "epoch": self.epoch_float, "examples": self.examples, "train_loss": train_loss,
+               "train_acc": train_acc, "test_loss": ev["loss"], "test_acc": ev["acc"],
+               "lr": float(self.optimizer.param_groups[0]["lr"]), "seconds": time.perf_counter() - self.t_start,
+               "train_seconds": self.train_time, "diverged": diverged}
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{train_loss:.3g}", test_acc=f"{ev['acc']:.3f}", refresh=False)
+        return rec
+
+    def flush(self) -> dict:
+        """The record of the steps since the last one; a training loss that is not finite marks divergence."""
+        train_loss, train_acc = self.metrics.flush()
+        return self.record(train_loss, train_acc, diverged=not math.isfinite(train_loss))
+
+    def train_step(self, idx) -> torch.Tensor:
+        """One optimizer step on the rows ``idx``; returns the detached minibatch loss."""
+        if self.lr_fn is not None:
+            for g, base in zip(self.optimizer.param_groups, self.base_lrs):
+                g["lr"] = self.lr_fn(base, self.step)
+        Xb, yb = self.X[idx], self.y[idx]
+        out = self.net(Xb)
+        logits, aux = out if isinstance(out, tuple) else (out, None)
+        batch_loss = self.loss_fn(logits, yb, Xb, idx)
+        if aux and self.aux_weight > 0:
+            batch_loss = batch_loss + self.aux_weight * sum(self.loss_fn(a, yb, Xb, idx) for a in aux) / len(aux)
+        self.optimizer.zero_grad(set_to_none=True)
+        batch_loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.clip_norm)
+        self.optimizer.step()
+        detached = batch_loss.detach()
+        self.metrics.add(detached, logits, yb)
+        return detached
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        """Train one epoch, yielding the ``eval_every`` records; sets ``self.stop`` when training must end."""
+        self.net.train()
+        idx_all = self.order_fn(epoch, len(self.X), self.gen)
+        if not isinstance(idx_all, torch.Tensor):
+            idx_all = torch.as_tensor(np.asarray(idx_all))
+        idx_all = idx_all.to(device=self.device, dtype=torch.long)
+        m = len(idx_all)
+        for start in range(0, m, self.batch_size):
+            idx = idx_all[start:start + self.batch_size]
+            if skip_batch(len(idx), start, self.batch_size, self.drop_last):
+                continue
+            t0 = time.perf_counter()
+            batch_loss = self.train_step(idx)
+            self.step += 1
+            self.examples += len(idx)
+            self.epoch_float = epoch + min(start + self.batch_size, m) / m
+            self.train_time += time.perf_counter() - t0
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.callback is not None and self.callback(self.net, self.step, batch_loss) is False:
+                self.stop = True
+            if self.max_steps is not None and self.step >= self.max_steps:
+                self.stop = True
+            if (self.eval_every is not None and self.step % self.eval_every == 0) or self.stop:
+                yield self.flush()
+                self.last_recorded = self.step
+            if self.stop:
+                return
+
+    def records(self) -> Iterator[dict]:
+        was_training = self.net.training
+        self.t_start = time.perf_counter()
+        self.bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total_steps, desc="training", unit="step", leave=False, mininterval=0.25)
+        try:
+            if self.log_initial:
+                init = evaluate(self.net, self.X, self.y)
+                yield self.record(init["loss"], init["acc"])
+            self.stop, self.last_recorded = self.max_steps == 0, 0
+            for epoch in range(self.epochs):
+                if self.stop:
+                    break
+                for rec in self.epoch(epoch):
+                    yield rec
+                    if rec["diverged"]:
+                        return
+                if self.torch_sched is not None:
+                    self.torch_sched.step()
+                if self.eval_every is None and not self.stop and self.step > self.last_recorded:
+                    self.epoch_float = float(epoch + 1)
+                    rec = self.flush()
+                    self.last_recorded = self.step
+                    yield rec
+                    if rec["diverged"]:
+                        return
+            if self.eval_every is not None and self.step > self.last_recorded:
+                yield self.flush()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            self.net.train(was_training)
 
 
 def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64, *, opt_kwargs: dict | None = None,
@@ -234,178 +376,19 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
         dict per record (see above).
     Example: ``for rec in fit(net, data.digits(), optim.Adam(lr=1e-3), epochs=3): print(rec["test_acc"])``
     """
-    from ..device import get_device
-
-    epochs = check_int("epochs", epochs, low=0)
-    batch_size = check_int("batch_size", batch_size, low=1)
-    aux_weight = check_real("aux_weight", aux_weight, low=0.0)
-    eval_every = check_int("eval_every", eval_every, low=1, allow_none=True)
-    clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_open=True, allow_none=True)
-    seed = check_int("seed", seed, low=0, allow_none=True)
-    max_steps = check_int("max_steps", max_steps, low=0, allow_none=True)
     if not isinstance(net, torch.nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-    if drop_last not in (True, False, "auto"):
+    if drop_last not in DROP_LAST:
         raise ValueError(f"drop_last must be True, False or 'auto'; got {drop_last!r}")
-    if order is not None and order != "sequential" and not callable(order):
-        raise ValueError("order must be None, 'sequential' or a callable (epoch, n, generator) -> indices; "
-                         f"got {order!r}")
-    X, y, X_test, y_test = _unpack(data)
-    if len(X) != len(y):
-        raise ValueError(f"X_train and y_train differ in length: {len(X)} vs {len(y)}")
-    if len(X) < 2:
-        raise ValueError(f"need at least 2 training examples, got {len(X)}")
-
-    if device is None:
-        p0 = next(net.parameters(), None)
-        device = p0.device if p0 is not None and p0.device.type != "cpu" else get_device()
-    device = torch.device(device)
-    net.to(device)
-    p0 = next(net.parameters(), None)
-    dtype = p0.dtype if p0 is not None and p0.is_floating_point() else torch.float32
-
-    def cast(t):
-        return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
-
-    X, y, X_test, y_test = cast(X), cast(y), cast(X_test), cast(y_test)
-    classification = _is_classification(y)
-
-    optimizer = make_optimizer(opt, net.parameters(), **(opt_kwargs or {}))
-    torch_sched = None
-    if lr_schedule is not None:
-        if isinstance(lr_schedule, torch.optim.lr_scheduler.LRScheduler):
-            if lr_schedule.optimizer is not optimizer:
-                raise ValueError("a torch lr_scheduler must be built on the optimizer instance passed as opt")
-            torch_sched, lr_schedule = lr_schedule, None
-        elif not callable(lr_schedule):
-            raise TypeError("lr_schedule must be a schedule(base_lr, step) -> lr or a torch lr_scheduler")
-    base_lrs = [g["lr"] for g in optimizer.param_groups]
-    loss_fn = _loss_caller(loss)
-
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, (1,)).item())
-    gen = torch.Generator().manual_seed(seed)
-    n = len(X)
-    order_fn = _default_order if order is None else (lambda e, m, g: torch.arange(m)) if order == "sequential" \
-        else order
-
-    was_training = net.training
-    t_start = time.perf_counter()
-    train_time = 0.0
-    step, examples = 0, 0
-    acc_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
-    acc_loss = torch.zeros((), device=device, dtype=acc_dtype)
-    acc_correct = torch.zeros((), device=device, dtype=acc_dtype)
-    acc_batches, acc_examples = 0, 0
-    epoch_float = 0.0
-    steps_per_epoch = sum(not _skip_batch(min(batch_size, n - s), s, batch_size, drop_last)
-                          for s in range(0, n, batch_size))
-    total_steps = epochs * steps_per_epoch if max_steps is None else min(max_steps, epochs * steps_per_epoch)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=total_steps, desc="training", unit="step", leave=False, mininterval=0.25)
-
-    def record(train_loss, train_acc, diverged=False):
-        has_test = X_test is not None and len(X_test) > 0
-        ev = evaluate(net, X_test, y_test) if has_test else {"loss": math.nan, "acc": math.nan}
-        rec = {"step": step, "epoch": epoch_float, "examples": examples, "train_loss": train_loss,
-               "train_acc": train_acc, "test_loss": ev["loss"], "test_acc": ev["acc"],
-               "lr": float(optimizer.param_groups[0]["lr"]), "seconds": time.perf_counter() - t_start,
-               "train_seconds": train_time, "diverged": diverged}
-        if bar is not None:
-            bar.set_postfix(loss=f"{train_loss:.3g}", test_acc=f"{ev['acc']:.3f}", refresh=False)
-        return rec
-
-    def flush(diverged=False):
-        nonlocal acc_loss, acc_correct, acc_batches, acc_examples
-        tl = float(acc_loss) / max(acc_batches, 1)
-        ta = float(acc_correct) / max(acc_examples, 1) if classification else math.nan
-        if not math.isfinite(tl):
-            diverged = True
-        acc_loss.zero_()
-        acc_correct.zero_()
-        acc_batches, acc_examples = 0, 0
-        return record(tl, ta, diverged)
-
-    try:
-        if log_initial:
-            init = evaluate(net, X, y)
-            yield record(init["loss"], init["acc"])
-        stop = max_steps == 0
-        last_recorded = 0
-        for epoch in range(epochs):
-            if stop:
-                break
-            net.train()
-            idx_all = order_fn(epoch, n, gen)
-            if not isinstance(idx_all, torch.Tensor):
-                idx_all = torch.as_tensor(np.asarray(idx_all))
-            idx_all = idx_all.to(device=device, dtype=torch.long)
-            m = len(idx_all)
-            for start in range(0, m, batch_size):
-                idx = idx_all[start:start + batch_size]
-                if _skip_batch(len(idx), start, batch_size, drop_last):
-                    continue  # batch norm cannot normalize one example, and a tiny batch gives wild statistics
-                t0 = time.perf_counter()
-                if lr_schedule is not None:
-                    for g, base in zip(optimizer.param_groups, base_lrs):
-                        g["lr"] = lr_schedule(base, step)
-                Xb, yb = X[idx], y[idx]
-                out = net(Xb)
-                if isinstance(out, tuple):
-                    logits, aux = out
-                    batch_loss = loss_fn(logits, yb, Xb, idx)
-                    if aux and aux_weight > 0:
-                        batch_loss = batch_loss + aux_weight * sum(loss_fn(a, yb, Xb, idx) for a in aux) / len(aux)
-                else:
-                    logits = out
-                    batch_loss = loss_fn(logits, yb, Xb, idx)
-                optimizer.zero_grad(set_to_none=True)
-                batch_loss.backward()
-                if clip_norm is not None:
-                    torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
-                optimizer.step()
-                step += 1
-                examples += len(idx)
-                epoch_float = epoch + min(start + batch_size, m) / m
-                detached = batch_loss.detach()
-                acc_loss += detached
-                acc_batches += 1
-                if classification:
-                    acc_correct += (logits.detach().argmax(1) == yb).sum()
-                    acc_examples += len(idx)
-                train_time += time.perf_counter() - t0
-                if bar is not None:
-                    bar.update(1)
-                if callback is not None and callback(net, step, detached) is False:
-                    stop = True
-                if max_steps is not None and step >= max_steps:
-                    stop = True
-                if (eval_every is not None and step % eval_every == 0) or stop:
-                    rec = flush()
-                    last_recorded = step
-                    yield rec
-                    if rec["diverged"]:
-                        return
-                if stop:
-                    break
-            if torch_sched is not None:
-                torch_sched.step()
-            if eval_every is None and not stop and step > last_recorded:
-                epoch_float = float(epoch + 1)
-                rec = flush()
-                last_recorded = step
-                yield rec
-                if rec["diverged"]:
-                    return
-        if eval_every is not None and step > last_recorded:
-            yield flush()
-    finally:
-        if bar is not None:
-            bar.close()
-        net.train(was_training)
+    # Arguments are checked here, when fit is called, not at the first next() of the generator.
+    run_ = _Fit(net, data, opt, check_int("epochs", epochs, low=0), check_int("batch_size", batch_size, low=1),
+                opt_kwargs=opt_kwargs, loss=loss, aux_weight=check_real("aux_weight", aux_weight, low=0.0),
+                lr_schedule=lr_schedule, eval_every=check_int("eval_every", eval_every, low=1, allow_none=True),
+                clip_norm=check_real("clip_norm", clip_norm, low=0.0, low_open=True, allow_none=True),
+                seed=check_int("seed", seed, low=0, allow_none=True), order=order, callback=callback,
+                max_steps=check_int("max_steps", max_steps, low=0, allow_none=True), log_initial=log_initial,
+                drop_last=drop_last, device=device, progress=progress)
+    return run_.records()
 
 
 class History:
