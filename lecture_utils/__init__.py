@@ -7,7 +7,7 @@ Nothing here draws; the ``widgets`` package draws on top of it. Example::
 from __future__ import annotations
 
 from . import optim, surfaces
-from .device import get_device, set_seed
+from .device import base_seed, get_device, set_seed
 
-__all__ = ["surfaces", "optim", "set_seed", "get_device"]
+__all__ = ["surfaces", "optim", "set_seed", "get_device", "base_seed"]
 __version__ = "0.1.0"

@@ -10,7 +10,29 @@ from ._validate import check_int
 
 #: Environment variable that forces a device, e.g. ``LECTURE_DEVICE=cpu``.
 DEVICE_ENV = "LECTURE_DEVICE"
+#: Environment variable holding the base seed of every notebook, e.g. ``COURSE_SEED=1`` (default 0).
+SEED_ENV = "COURSE_SEED"
 _DEVICES = ("cuda", "mps", "cpu")
+
+
+def base_seed() -> int:
+    """The course's base seed: ``COURSE_SEED`` from the environment, 0 when unset.
+
+    Every random draw in a notebook derives from it (``seed=base + 3``, a generator from it, ...), so that CI can
+    run each notebook at several base seeds and every claim is checked at all of them.
+    Raises ``ValueError`` naming ``COURSE_SEED`` when it is not an integer in ``[0, 2**31 - 1]``.
+    Example: ``SEED = base_seed()``
+    """
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be a non-negative integer, got {raw!r}") from None
+    if not 0 <= value <= 2**31 - 1:
+        raise ValueError(f"{SEED_ENV} must be in [0, 2**31 - 1], got {value}")
+    return value
 
 
 def set_seed(seed: int) -> int:

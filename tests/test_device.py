@@ -46,3 +46,31 @@ def test_get_device_rejects_unknown_or_missing_devices(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.delenv("LECTURE_DEVICE")
     assert get_device().type == "cuda"  # CUDA first when present
+
+
+def test_base_seed_comes_from_COURSE_SEED(monkeypatch):
+    from lecture_utils import base_seed
+
+    monkeypatch.delenv("COURSE_SEED", raising=False)
+    assert base_seed() == 0
+    monkeypatch.setenv("COURSE_SEED", "2")
+    assert base_seed() == 2
+    for bad in ("1.5", "-1", "two", str(2**31)):
+        monkeypatch.setenv("COURSE_SEED", bad)
+        with pytest.raises(ValueError, match="COURSE_SEED"):
+            base_seed()
+
+
+def test_notebook_setup_seeds_everything_from_the_base_seed(monkeypatch):
+    import torch
+
+    from widgets import notebook_setup
+
+    monkeypatch.setenv("COURSE_SEED", "7")
+    notebook_setup()
+    a = (np.random.rand(), torch.rand(1).item())
+    notebook_setup(seed=7)
+    assert (np.random.rand(), torch.rand(1).item()) == a
+    monkeypatch.setenv("COURSE_SEED", "8")
+    notebook_setup()
+    assert (np.random.rand(), torch.rand(1).item()) != a

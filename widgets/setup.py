@@ -50,7 +50,7 @@ def choose_backend(*, in_colab: bool, in_kernel: bool, has_ipympl: bool, live: b
     return "widget", f"Figures: live (ipympl){where}; drag the sliders, click the plots."
 
 
-def notebook_setup(seed: int = 0, live: bool = True):
+def notebook_setup(seed: int | None = None, live: bool = True):
     """Prepare a notebook: live figures when possible, Colab's widget manager, seeds; return the device.
 
     Picks the ipympl backend (``%matplotlib widget``) in an IPython kernel where ipympl imports, the inline
@@ -58,16 +58,18 @@ def notebook_setup(seed: int = 0, live: bool = True):
     Then calls :func:`lecture_utils.set_seed` and returns :func:`lecture_utils.get_device`.
 
     Args:
-        seed: seed for python, numpy and torch.
+        seed: seed for python, numpy and torch; None (the default) takes the course's base seed,
+            :func:`lecture_utils.base_seed` (the ``COURSE_SEED`` environment variable, 0 when unset), from
+            which every other seed of the notebook derives.
         live: ``False`` asks for static images even where ipympl works (faster for exporting).
     Returns:
         the ``torch.device`` to train on.
-    Example: ``device = notebook_setup(seed=0)``
+    Example: ``device = notebook_setup()``
     """
-    from lecture_utils import get_device, set_seed
+    from lecture_utils import base_seed, get_device, set_seed
     from lecture_utils._validate import check_int
 
-    seed = check_int("seed", seed, low=0, high=2**32 - 1)
+    seed = base_seed() if seed is None else check_int("seed", seed, low=0, high=2**32 - 1)
     if not isinstance(live, bool):
         raise TypeError(f"live must be True or False, got {live!r}")
     in_colab = "google.colab" in sys.modules
