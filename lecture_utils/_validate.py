@@ -1,4 +1,20 @@
-"""Argument checks shared by every public function: each raises a clear error naming the argument."""
+"""Argument checks shared by every public function: each raises a clear error naming the argument.
+
+Internal to the package (no lecture imports it directly), but it is why a student who passes a wrong value to
+any function of any lecture reads which argument was wrong, what it got and what is allowed, instead of a numpy
+traceback: ``check_real`` / ``check_int`` / ``check_choice`` for hyperparameters, ``check_array`` /
+``as_float_array`` / ``as_points`` for data and start points, ``as_generator`` for seeds.
+
+Example::
+
+    >>> from lecture_utils._validate import as_points, check_real
+    >>> as_points([1.0, 2.0], dim=2).shape         # one point becomes a batch of one
+    (1, 2)
+    >>> check_real("lr", -0.1, low=0.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be > 0.0, got -0.1
+"""
 from __future__ import annotations
 
 import math

@@ -3,8 +3,11 @@
 
 Example::
 
-    from lecture_utils import activations
-    activations.activation_derivative("sigmoid", 0.0)   # -> 0.25
+    >>> from lecture_utils import activations
+    >>> activations.activation_derivative("sigmoid", 0.0)
+    0.25
+    >>> activations.activation_derivative("relu", [-1.0, 2.0])
+    array([0., 1.])
 """
 from __future__ import annotations
 

@@ -12,11 +12,15 @@ costs by reverse mode and by finite differences as the number of inputs grows.
 
 Example::
 
-    from lecture_utils.autodiff import Value, relu
-    w, x = Value(2.0, label="w"), Value(1.5, label="x")
-    loss = (relu(w * x + 4.0) - 1.0) ** 2     # (7 - 1)^2 = 36
-    loss.backward()
-    w.grad   # dloss/dw = 2 (relu(wx + 4) - 1) * x = 18.0
+    >>> from lecture_utils.autodiff import Value, relu
+    >>> w, x = Value(2.0, label="w"), Value(1.5, label="x")
+    >>> loss = (relu(w * x + 4.0) - 1.0) ** 2     # (7 - 1)^2 = 36
+    >>> loss.backward()                           # one local rule per node of the graph
+    9
+    >>> loss
+    Value(36, grad=1)
+    >>> w.grad                                    # dloss/dw = 2 (relu(wx + 4) - 1) * x
+    18.0
 """
 from __future__ import annotations
 

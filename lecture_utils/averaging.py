@@ -11,11 +11,16 @@ Both start from the first iterate, as ``torch.optim.swa_utils.AveragedModel`` do
 model). :func:`polyak_average` averages stored iterates (numpy, any trailing shape); :class:`ModelAverage` keeps
 a running average of a ``torch.nn.Module``'s parameters during training.
 
-Example::
+Example (noisy gradients: the average of the late iterates sits nearer the minimum at 0 than the last one)::
 
-    from lecture_utils import averaging, optim, surfaces
-    traj = optim.run(surfaces.get("quadratic"), optim.SGD(lr=0.05), [2.0, 2.0], 500, grad_noise=1.0, seed=0)
-    avg = averaging.polyak_average(traj.xs, kind="uniform", start=100)   # (T, B, d)
+    >>> import numpy as np
+    >>> from lecture_utils import averaging, optim, surfaces
+    >>> traj = optim.run(surfaces.get("quadratic"), optim.SGD(lr=0.05), [2.0, 2.0], 500, grad_noise=1.0, seed=0)
+    >>> avg = averaging.polyak_average(traj.xs, kind="uniform", start=100)
+    >>> avg.shape                                   # (T, B, d), like traj.xs
+    (501, 1, 2)
+    >>> bool(np.linalg.norm(avg[-1]) < np.linalg.norm(traj.xs[-1]))
+    True
 """
 from __future__ import annotations
 

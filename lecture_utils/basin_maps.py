@@ -5,14 +5,16 @@ runs a whole grid of 2D start points in one batched ``optim.run`` call and class
 critical point it ends at (:func:`classify_endpoints`) and the step from which it stays there
 (:func:`settle_steps`); :class:`GridSGD` and :class:`GridAdam` give every start point its own learning rate
 and momentum, so one run covers a whole (lr, momentum) phase diagram. The widgets of :mod:`widgets.basins`
-draw these.
+(``BasinMap``, ``PhaseDiagram``) draw these.
 
-Example::
+Example (four start points on Himmelblau's function reach its four minima)::
 
-    from lecture_utils import basin_maps, optim, surfaces
-    s = surfaces.get("himmelblau")
-    traj = optim.run(s, optim.SGD(lr=0.01), X0, 200)
-    codes, labels = basin_maps.classify_endpoints(s, traj)
+    >>> from lecture_utils import basin_maps, optim, surfaces
+    >>> s = surfaces.get("himmelblau")
+    >>> traj = optim.run(s, optim.SGD(lr=0.01), [[0.0, 0.0], [-3.0, 3.0], [-3.0, -3.0], [3.0, -2.0]], 200)
+    >>> codes, labels = basin_maps.classify_endpoints(s, traj)
+    >>> [labels[c] for c in codes]
+    ['minimum (3, 2)', 'minimum (-2.81, 3.13)', 'minimum (-3.78, -3.28)', 'minimum (3.58, -1.85)']
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ def basin_map_1d(surface, x0s, lr: float, num_steps: int = 500, tol: float = 1e-
         x0s: ``(B,)`` start points; lr: learning rate; num_steps: updates per run.
         tol: a run "reached" a minimum when it ends within ``tol`` of it.
     Returns:
-        :class:`BasinMap`. Example: ``basin_map_1d(surfaces.get("multi_minima"), np.linspace(-4, 4, 801), 0.05)``
+        :class:`BasinMap1D`. Example: ``basin_map_1d(surfaces.get("multi_minima"), np.linspace(-4, 4, 801), 0.05)``
     """
     surface = as_surface(surface, dim=1)
     x0s = check_array("x0s", x0s, ndim=1)
@@ -140,7 +142,7 @@ class GridSGD(optim.SGD):
 
     The update is ``torch.optim.SGD``'s (dampening 0, no weight decay): ``buf = momentum * buf + g`` (``buf = g``
     on the first step), step ``-lr * buf`` (``-lr * (g + momentum * buf)`` with Nesterov). Used by
-    :class:`PhaseDiagram` so that ``optim.run`` moves every (lr, momentum) pair at once.
+    :class:`widgets.PhaseDiagram` so that ``optim.run`` moves every (lr, momentum) pair at once.
 
     Args:
         lrs, momenta: arrays of shape ``(B,)``.

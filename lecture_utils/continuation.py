@@ -13,12 +13,14 @@ deviation.) For a sum of sinusoids and a quadratic the homotopy has a closed for
 
 smoothing damps each wave by a factor that falls fast with its frequency, and leaves the bowl in place.
 
-Example::
+Example (from x0 = -4, tracking the minimizer while sigma shrinks from 3 to 0 ends at the global minimum)::
 
-    from lecture_utils import continuation
-    f = continuation.wiggly()
-    res = continuation.continuation(f, x0=-4.0, sigmas=continuation.sigma_schedule(3.0, 60))
-    res.x_final, f.global_minimum()[0]       # the same point
+    >>> from lecture_utils import continuation
+    >>> f = continuation.wiggly()
+    >>> res = continuation.continuation(f, x0=-4.0, sigmas=continuation.sigma_schedule(3.0, 60))
+    >>> x_star, _ = f.global_minimum()
+    >>> round(res.x_final, 3), round(x_star, 3)
+    (-2.294, -2.294)
 """
 from __future__ import annotations
 

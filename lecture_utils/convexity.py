@@ -2,8 +2,13 @@
 
 Example::
 
-    from lecture_utils import convexity
-    convexity.max_chord_gap(np.square, -2, 2)   # <= 0: no chord below the graph of x^2
+    >>> import numpy as np
+    >>> from lecture_utils import convexity
+    >>> gap, a, b, t = convexity.max_chord_gap(np.square, -2, 2)
+    >>> bool(gap <= 1e-12)                        # no chord of x^2 dips below its graph
+    True
+    >>> bool(convexity.max_chord_gap(np.sin, 0, 3)[0] > 0)   # sin is not convex on [0, 3]
+    True
 """
 from __future__ import annotations
 

@@ -8,12 +8,17 @@ The *coupled* bad case ``J(w1, w2) = (w1 - w2)^2 + alpha (w1^2 + w2^2)`` (:func:
 method can crawl: each exact step on ``w1`` lands at ``w2 / (1 + alpha)``, so one sweep shrinks the iterate only
 by ``1 / (1 + alpha)^2``.
 
-Example::
+Example (one sweep: ``w1`` lands at ``w2 / 1.1``, then ``w2`` at ``w1 / 1.1``)::
 
-    from lecture_utils import coordinate
-    s = coordinate.coupled_surface(alpha=0.1)
-    traj = coordinate.coordinate_descent(s, [1.0, 0.5], num_sweeps=20)
-    traj.final        # slowly shrinking towards (0, 0)
+    >>> from lecture_utils import coordinate
+    >>> s = coordinate.coupled_surface(alpha=0.1)
+    >>> traj = coordinate.coordinate_descent(s, [1.0, 0.5], num_sweeps=1)
+    >>> traj.xs[:, 0].round(4)                    # the start, then after each coordinate step
+    array([[1.    , 0.5   ],
+           [0.4545, 0.5   ],
+           [0.4545, 0.4132]])
+    >>> round(coordinate.coordinate_sweep_factor(0.1), 4)   # 1 / (1 + alpha)^2 per sweep
+    0.8264
 """
 from __future__ import annotations
 

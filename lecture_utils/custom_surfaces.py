@@ -4,9 +4,12 @@ of the 2D explorer).
 
 Example::
 
-    from lecture_utils import custom_surfaces
-    s = custom_surfaces.from_expression("x**2 + 3*y**2", bounds=[(-2, 2), (-2, 2)])
-    s.grad([1.0, 1.0])   # -> [2, 6]
+    >>> from lecture_utils import custom_surfaces
+    >>> s = custom_surfaces.from_expression("x**2 + 3*y**2", bounds=[(-2, 2), (-2, 2)])
+    >>> s
+    Surface('x**2 + 3*y**2', dim=2, bounds=((-2.0, 2.0), (-2.0, 2.0)))
+    >>> s.grad([1.0, 1.0])
+    array([2., 6.])
 """
 from __future__ import annotations
 

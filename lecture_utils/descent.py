@@ -8,8 +8,14 @@ The batched optimizers of the course, with momentum and adaptive rates, are in :
 
 Example::
 
-    from lecture_utils import descent, surfaces
-    descent.gradient_descent(surfaces.get("x_plus_sin"), 2.5, lr=0.1).status()   # 'stopped after ... steps'
+    >>> from lecture_utils import descent, surfaces
+    >>> res = descent.gradient_descent(surfaces.get("x_plus_sin"), 2.5, lr=0.1)
+    >>> res.status()                              # the change of f fell under tol
+    'stopped after 281 steps'
+    >>> round(float(res.xs[-1, 0]), 2)
+    -3.06
+    >>> descent.gradient_ascent(lambda x: -2 * (x - 1), 0.0, lr=0.25, num_steps=3)   # climbs to the top at 1
+    array([0.   , 0.5  , 0.75 , 0.875])
 """
 from __future__ import annotations
 

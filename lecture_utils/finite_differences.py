@@ -2,11 +2,20 @@
 step ``h`` (lecture 01), numerical gradients with a count of function calls, directional derivatives and the
 tangent of a level set (lecture 02).
 
-Everything is numpy float64. Example::
+Everything is numpy float64.
 
-    from lecture_utils import finite_differences as fd
-    f = lambda x: 25 * np.sin(x) - x ** 2
-    fd.central_difference(f, -2.0, 1e-4)      # ~ 25 cos(-2) + 4 = -6.4037
+Example (the central difference's error falls like ``h^2``)::
+
+    >>> import numpy as np
+    >>> from lecture_utils import finite_differences as fd, measure
+    >>> f, df = lambda x: 25 * np.sin(x) - x ** 2, lambda x: 25 * np.cos(x) - 2 * x
+    >>> round(fd.central_difference(f, -2.0, 1e-4), 4)   # 25 cos(-2) + 4
+    -6.4037
+    >>> hs = [1e-1, 1e-2, 1e-3]
+    >>> round(measure.loglog_slope(hs, fd.finite_difference_errors(f, df, -2.0, hs)), 2)
+    2.0
+    >>> fd.numerical_gradient(lambda v: v[0] ** 2 + 3 * v[1], [1.0, 2.0]).round(6)
+    array([2., 3.])
 """
 from __future__ import annotations
 

@@ -1,8 +1,17 @@
 """Small real data sets that ship inside the package (nothing is downloaded at run time).
 
-Lecture 04 (minibatch SGD) and lectures 06-08 (small nets) use the handwritten digits. Example::
+The handwritten digits (:func:`load_digits`, numpy arrays; see ``datasets/README.md`` for the source and licence)
+are the data of lecture 04 (minibatch SGD on softmax regression) and, as torch tensors through
+:func:`lecture_utils.training.data.digits`, of the small nets of lectures 07 and 08.
 
-    X_train, y_train, X_test, y_test = load_digits(split=0.25, seed=0)
+Example::
+
+    >>> from lecture_utils.datasets import load_digits
+    >>> X_train, y_train, X_test, y_test = load_digits(split=0.25, seed=0)
+    >>> X_train.shape, X_test.shape               # 8 x 8 pixels flattened to 64 features in [0, 1]
+    ((1347, 64), (450, 64))
+    >>> sorted(set(y_train.tolist()))
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 """
 from __future__ import annotations
 
