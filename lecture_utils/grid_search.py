@@ -3,9 +3,12 @@ dimensions (``k^d``: why it does not scale). Lecture 01.
 
 Example::
 
-    from lecture_utils import grid_search
-    res = grid_search.grid_search(lambda X: (X ** 2).sum(1), [(-1, 1), (-1, 1)], 21)
-    res.x, grid_search.grid_size(10, 6)     # -> [0, 0], 1_000_000
+    >>> from lecture_utils import grid_search
+    >>> res = grid_search.grid_search(lambda X: (X ** 2).sum(1), [(-1, 1), (-1, 1)], 21)
+    >>> res.x, res.num_evals                      # 21 x 21 points
+    (array([0., 0.]), 441)
+    >>> grid_search.grid_size(10, 6)              # 10 points per axis in 6 dimensions
+    1000000
 """
 from __future__ import annotations
 

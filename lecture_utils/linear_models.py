@@ -8,11 +8,18 @@ Parameters are one flat vector ``theta``: for a linear model on ``d`` features i
 then the bias, so ``theta = (w, b)`` and ``X @ w + b == add_bias(X) @ theta``.
 
 The same models as sums over examples, with minibatch gradients for the SGD loops of lecture 04, are the
-"problems" of :mod:`lecture_utils.problems`. Example::
+"problems" of :mod:`lecture_utils.problems`.
 
-    from lecture_utils import linear_models as lm
-    theta = lm.normal_equations(X, y)          # closed form, O(d^3)
-    lm.mse_grad(theta, X, y)                   # ~ 0 at the solution
+Example (three points on the line ``y = 2 x + 1``)::
+
+    >>> import numpy as np
+    >>> from lecture_utils import linear_models as lm
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([1.0, 3.0, 5.0])
+    >>> theta = lm.normal_equations(X, y)         # closed form, O(d^3): (w, b)
+    >>> theta.round(6)
+    array([2., 1.])
+    >>> bool(np.allclose(lm.mse_grad(theta, X, y), 0.0))   # the gradient vanishes at the solution
+    True
 """
 from __future__ import annotations
 
@@ -187,8 +194,8 @@ def regression_surface(X, y, bounds=None, *, name: str = "least squares"):
     """The least-squares loss as a :class:`~lecture_utils.surfaces.Surface` over ``theta = (w, b)``.
 
     ``mse_loss(theta) = 1/2 theta^T H theta - g^T theta + c`` with ``H = 2 A^T A / n``, ``g = 2 A^T y / n``
-    and ``c = y . y / n``, so :func:`surfaces.from_quadratic` gives it exactly, with its minimum (the
-    normal-equations solution) known in closed form. With one feature it is a 2D surface that
+    and ``c = y . y / n``, so :func:`~lecture_utils.surfaces.from_quadratic` gives it exactly, with its minimum
+    (the normal-equations solution) known in closed form. With one feature it is a 2D surface that
     ``widgets.Explorer2D`` can draw (lecture 03).
 
     Args:

@@ -1,10 +1,14 @@
 """Turning measurements into statements: slopes on log-log axes (the order of a finite difference in lecture 01,
-sigma/sqrt(n) in lecture 04, the cost of a solve in lecture 06).
+sigma/sqrt(n) in lecture 04, the cost of a solve in lecture 06), and a random effect measured over several seeds
+stated as "k of n seeds, median, range" (:func:`seed_summary`).
 
 Example::
 
-    from lecture_utils import measure
-    measure.loglog_slope([1, 4, 16], [1.0, 0.5, 0.25])   # -> -0.5: y ~ x^(-1/2)
+    >>> from lecture_utils import measure
+    >>> measure.loglog_slope([1, 4, 16], [1.0, 0.5, 0.25])    # y ~ x^(-1/2)
+    -0.5
+    >>> measure.seed_summary([4.0, 9.0, -1.0]).text("better", "points")
+    'better in 2 of 3 seeds, median 4 points, range -1 to 9 points'
 """
 from __future__ import annotations
 

@@ -4,10 +4,15 @@ minibatch gradients scatter around the full gradient as the batch grows (lecture
 The functions work on any "problem" with ``n``, ``num_params`` and ``example_grads(theta, idx)``, such as those
 in :mod:`lecture_utils.problems`.
 
-Example::
+Example (one shuffled epoch of 10 rows in batches of 4)::
 
-    from lecture_utils import minibatch
-    minibatch.epoch_batches(10, 4, rng=0)   # 3 batches of row indices: 4 + 4 + 2
+    >>> import numpy as np
+    >>> from lecture_utils import minibatch
+    >>> batches = minibatch.epoch_batches(10, 4, rng=0)
+    >>> [len(b) for b in batches]
+    [4, 4, 2]
+    >>> np.sort(np.concatenate(batches))          # every row exactly once
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 """
 from __future__ import annotations
 

@@ -8,8 +8,13 @@ Himmelblau, Rastrigin, six-hump camel) and the shapes of lecture 05 (saddle, mon
 
 Example::
 
-    from lecture_utils import surfaces
-    surfaces.get("rosenbrock_nd", n=10).value(np.ones(10))   # -> 0.0
+    >>> import numpy as np
+    >>> from lecture_utils import surfaces
+    >>> "himmelblau" in surfaces.names(dim=2)
+    True
+    >>> s = surfaces.get("rosenbrock_nd", n=10)
+    >>> s.dim, float(s.value(np.ones(10)))        # the minimum is at (1, ..., 1)
+    (10, 0.0)
 """
 from __future__ import annotations
 

@@ -5,11 +5,16 @@ Each class has the same name, hyperparameters, defaults and update order as its 
 so a trajectory from :func:`run` equals ``torch.optim`` step for step. :func:`run` moves ``B`` start points
 together with numpy (no Python loop over points) and records divergence as a result.
 
-Example::
+Learning-rate schedules are in :mod:`lecture_utils.schedules`; :func:`make` builds an optimizer from a name.
 
-    from lecture_utils import surfaces, optim
-    traj = optim.run(surfaces.get("rosenbrock"), optim.Adam(lr=1e-2), [-1.5, 2.0], num_steps=500)
-    traj.status()   # 'converged at step ...' or 'not converged after 500 steps'
+Example (two start points moved together by heavy-ball momentum)::
+
+    >>> from lecture_utils import surfaces, optim
+    >>> traj = optim.run(surfaces.get("quadratic"), optim.SGD(lr=0.1, momentum=0.9), [[2.0, 1.0], [-1.0, 1.0]], 300)
+    >>> traj.xs.shape                             # (num_steps + 1, B, d)
+    (301, 2, 2)
+    >>> traj.status()
+    'converged at step 243'
 """
 from __future__ import annotations
 
@@ -344,7 +349,8 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
         clip_norm: rescale each point's gradient to at most this norm (``clip_grad_norm_``).
         clip_value: clamp each gradient entry to ``[-clip_value, clip_value]`` (``clip_grad_value_``);
             applied before ``clip_norm`` when both are given.
-        lr_schedule: ``schedule(base_lr, step) -> lr``, e.g. :class:`StepLR`, :class:`CosineAnnealingLR`.
+        lr_schedule: ``schedule(base_lr, step) -> lr``, e.g. :class:`~lecture_utils.schedules.StepLR`,
+            :class:`~lecture_utils.schedules.CosineAnnealingLR`.
         tol: gradient norm under which a point counts as converged.
         grad_noise: standard deviation of Gaussian noise added to each gradient (a stand-in for minibatch
             noise, lecture 04); 0 for exact gradients.

@@ -9,8 +9,14 @@ and :class:`HingeClassifier` are the linear models of lectures 03 and 04; :class
 
 Example::
 
-    from lecture_utils import problems
-    prob = problems.LeastSquares(X, y); prob.grad(prob.solution())   # ~ 0 at the least-squares solution
+    >>> import numpy as np
+    >>> from lecture_utils import problems
+    >>> prob = problems.LeastSquares(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([1.0, 3.0, 5.0, 7.5]))
+    >>> prob
+    LeastSquares(n=4, d=1, num_params=2)
+    >>> theta = prob.solution()                   # (w, b) of the least-squares line
+    >>> bool(np.allclose(prob.grad(theta), 0.0)), prob.example_grads(theta, [0, 1]).shape
+    (True, (2, 2))
 """
 from __future__ import annotations
 
@@ -209,7 +215,7 @@ class HingeClassifier(_Problem):
     """The L2-regularized hinge loss as a sum over examples, for minibatch subgradients (lectures 03, 04).
 
     ``loss_i = max(0, 1 - y_i (w . x_i + b)) + lam ||w||^2``, so the mean over all rows is
-    :func:`hinge_objective`. Labels must be -1 and +1.
+    :func:`lecture_utils.linear_models.hinge_objective`. Labels must be -1 and +1.
     """
 
     def __init__(self, X, y, lam: float = 0.01):

@@ -2,10 +2,15 @@
 the 0-based ``step`` (lecture 03; the inverse-time decay of lecture 04). Equal to torch's schedulers step for
 step (tested), and accepted by ``optim.run``, ``sgd.sgd`` and ``training.train.fit``.
 
-Example::
+Example (halve the rate every 30 steps)::
 
-    from lecture_utils import optim, schedules, surfaces
-    optim.run(surfaces.get("quadratic"), optim.SGD(lr=0.1), [2.0, 1.0], 100, lr_schedule=schedules.StepLR(30, 0.5))
+    >>> from lecture_utils import optim, schedules, surfaces
+    >>> sched = schedules.StepLR(30, 0.5)
+    >>> [sched(0.1, step) for step in (0, 29, 30, 60)]
+    [0.1, 0.1, 0.05, 0.025]
+    >>> traj = optim.run(surfaces.get("quadratic"), optim.SGD(lr=0.1), [2.0, 1.0], 100, lr_schedule=sched)
+    >>> traj.lrs[[0, 30, 60]]                     # the rate used at each step
+    array([0.1  , 0.05 , 0.025])
 """
 from __future__ import annotations
 

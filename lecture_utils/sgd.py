@@ -5,14 +5,17 @@ The loop works on any "problem" of :mod:`lecture_utils.problems` (``n``, ``num_p
 ``grad(theta, idx)``, ``example_grads(theta, idx)``); minibatches come from
 :func:`lecture_utils.minibatch.epoch_batches`.
 
-Example::
+Example (softmax regression on the 1,347 training digits)::
 
-    from lecture_utils import problems, sgd
-    from lecture_utils.datasets import load_digits
-    X, y, X_val, y_val = load_digits()
-    prob = problems.SoftmaxRegression(X, y)
-    run = sgd.sgd(prob, prob.init(), lr=0.5, batch_size=32, num_epochs=5)
-    run.train_loss[-1], run.grad_evals[-1]     # loss after 5 epochs, 5 * 1347 gradient evaluations
+    >>> from lecture_utils import problems, sgd
+    >>> from lecture_utils.datasets import load_digits
+    >>> X, y, X_val, y_val = load_digits()
+    >>> prob = problems.SoftmaxRegression(X, y)
+    >>> run = sgd.sgd(prob, prob.init(), lr=0.5, batch_size=32, num_epochs=5)
+    >>> int(run.grad_evals[-1]), int(run.updates[-1])   # 5 * 1347 per-example gradients in 5 * 43 updates
+    (6735, 215)
+    >>> round(float(run.train_loss[0]), 4), bool(run.train_loss[-1] < 0.5)   # from log(10) at theta = 0
+    (2.3026, True)
 """
 from __future__ import annotations
 

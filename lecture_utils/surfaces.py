@@ -10,7 +10,18 @@ in :mod:`lecture_utils.custom_surfaces`.
 
 Example::
 
-    s = get("rosenbrock"); s.value([1.0, 1.0])   # -> 0.0
+    >>> from lecture_utils import surfaces
+    >>> s = surfaces.get("rosenbrock")
+    >>> s
+    Surface('rosenbrock', dim=2, bounds=((-2.0, 2.0), (-1.0, 3.0)))
+    >>> float(s.value([1.0, 1.0]))
+    0.0
+    >>> s.value([[1.0, 1.0], [0.0, 0.0]])         # a batch of B = 2 points gives (B,) values
+    array([0., 1.])
+    >>> s.grad([0.0, 0.0])
+    array([-2.,  0.])
+    >>> s.minima
+    array([[1., 1.]])
 """
 from __future__ import annotations
 

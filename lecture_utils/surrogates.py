@@ -2,10 +2,13 @@
 and the smooth or convex losses we minimize instead (lecture 01; the hinge loss trains the linear classifier of
 lecture 03).
 
-Example::
+Example (margins -1, 0.5 and 2)::
 
-    from lecture_utils import surrogates
-    surrogates.hinge_loss([-1.0, 0.5, 2.0])   # -> [2, 0.5, 0]
+    >>> from lecture_utils import surrogates
+    >>> surrogates.zero_one_loss([-1.0, 0.5, 2.0])
+    array([1., 0., 0.])
+    >>> surrogates.hinge_loss([-1.0, 0.5, 2.0])   # max(0, 1 - m): also penalizes the small margin 0.5
+    array([2. , 0.5, 0. ])
 """
 from __future__ import annotations
 

@@ -3,12 +3,14 @@ targets: its forward and backward pass on an explicit computational graph, ``dlo
 chain rule, the same loss in torch for autograd, and the net built from :class:`lecture_utils.autodiff.Value`
 nodes for the scalar engine.
 
-Example::
+Example (the backward pass and the chain rule written out agree on ``dloss/dw_111``)::
 
-    from lecture_utils import tiny_net
-    W1, W2 = tiny_net.init(0)
-    cache = tiny_net.forward(W1, W2, [1.0, 2.0, -1.0], [1.0, 0.0])
-    tiny_net.backward(W1, W2, cache)["W1"][0, 0]     # dloss/dw_111
+    >>> from lecture_utils import tiny_net
+    >>> W1, W2 = tiny_net.init(0)
+    >>> cache = tiny_net.forward(W1, W2, [1.0, -2.0, 1.0], [1.0, 0.0])   # input x, one-hot target of class 0
+    >>> dw111 = tiny_net.backward(W1, W2, cache)["W1"][0, 0]
+    >>> round(float(dw111), 4), round(tiny_net.dL_dw111_by_hand(W1, W2, [1.0, -2.0, 1.0], 1), 4)
+    (8.454, 8.454)
 """
 from __future__ import annotations
 
