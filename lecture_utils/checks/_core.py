@@ -1,4 +1,17 @@
-"""Building blocks for exercise checkers (shared by every lecture's checks)."""
+"""Building blocks for exercise checkers, shared by every lecture's checks (:mod:`lecture_utils.checks.lecture01`
+to ``lecture09``): :class:`CheckFailed`, the error a wrong answer raises; :func:`try_call`, which turns a crash of
+the student's code into a message naming the input; :func:`expect_close` / :func:`expect_true`, which compare;
+:func:`match_mistake`, which recognizes a typical mistake by its value; and :func:`passed`, the confirmation.
+
+Example::
+
+    >>> from lecture_utils.checks._core import match_mistake
+    >>> hints = {"that is the forward difference": 3.31, "you divided by h instead of 2h": 6.02}
+    >>> match_mistake(3.31, hints)
+    'that is the forward difference'
+    >>> match_mistake(3.01, hints)                # no known mistake gives 3.01
+    ''
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -4,10 +4,18 @@ Each checker calls the student's function on a few inputs, compares with a refer
 torch autograd), and on a mismatch raises :class:`~lecture_utils.checks.CheckFailed` naming the input, the
 expected and the received value, plus a hint when the answer matches a typical mistake (a forward instead of a
 central difference, a missing factor 2, a descent step where ascent was asked, a derivative taken at the wrong
-argument). Example::
+argument).
 
-    from lecture_utils.checks import lecture01
-    lecture01.check_central_difference(central_difference)   # prints "Correct: ..." and returns True
+Example::
+
+    >>> from lecture_utils.checks import lecture01
+    >>> lecture01.check_central_difference(lambda f, x, h: (f(x + h) - f(x - h)) / (2 * h))
+    Correct: central_difference matches (f(x + h) - f(x - h)) / (2h) on x**3, 25 sin x - x**2 and exp.
+    True
+    >>> lecture01.check_central_difference(lambda f, x, h: (f(x + h) - f(x)) / h)   # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    lecture_utils.checks._core.CheckFailed: central_difference(f, x, h) ... Hint: that is the forward difference ...
 """
 from __future__ import annotations
 

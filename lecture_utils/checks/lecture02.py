@@ -3,10 +3,15 @@
 References are torch autograd and closed forms. On a mismatch the message names the input, the expected and
 the received value, and a hint when the answer matches a typical mistake: a path of the chain rule left out,
 a sign error, a ReLU gate forgotten, a forward instead of a central difference, a backward rule that forgets
-``out.grad`` or overwrites instead of adding. Example::
+``out.grad`` or overwrites instead of adding.
 
-    from lecture_utils.checks import lecture02
-    lecture02.check_dL_dw111(dL_dw111)
+Example (the chain rule written out in :mod:`lecture_utils.tiny_net` passes)::
+
+    >>> from lecture_utils import tiny_net
+    >>> from lecture_utils.checks import lecture02
+    >>> lecture02.check_dL_dw111(tiny_net.dL_dw111_by_hand)
+    Correct: dL/dw111 by the chain rule equals torch autograd, also when the ReLU is switched off.
+    True
 """
 from __future__ import annotations
 

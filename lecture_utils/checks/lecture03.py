@@ -2,10 +2,14 @@
 
 Each takes the student's function, runs it on a few inputs and compares with a reference; a wrong answer
 raises :class:`~lecture_utils.checks.CheckFailed` saying which input, what was expected and what came back,
-with a hint for the usual mistakes. Example::
+with a hint for the usual mistakes.
 
-    from lecture_utils.checks import lecture03
-    lecture03.check_gradient_descent(my_gradient_descent)
+Example (``f'' = 2 a``, so descent on ``a x^2`` converges for ``lr < 2 / f'' = 1 / a``)::
+
+    >>> from lecture_utils.checks import lecture03
+    >>> lecture03.check_largest_stable_lr(lambda a: 1 / a)
+    Correct: descent on a x^2 converges exactly for 0 < lr < 1/a (= 2 / f'').
+    True
 """
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
 """Checkers for the exercises of lecture 04 (stochastic gradient descent and minibatch noise).
 
-Example::
+Example (the course's own :func:`lecture_utils.minibatch.epoch_batches` passes)::
 
-    from lecture_utils.checks import lecture04
-    lecture04.check_epoch_batches(my_epoch_batches)
+    >>> from lecture_utils import minibatch
+    >>> from lecture_utils.checks import lecture04
+    >>> lecture04.check_epoch_batches(lambda n, batch_size, rng: minibatch.epoch_batches(n, batch_size, rng=rng))
+    Correct: every example once per epoch, right batch sizes, a fresh shuffle each epoch.
+    True
 """
 from __future__ import annotations
 

@@ -5,8 +5,14 @@ clipping, algorithm 8.2, closed forms) and on a mismatch raises :class:`~lecture
 naming the input, the expected and the received value, with a hint when the answer matches a typical mistake.
 Example::
 
-    from lecture_utils.checks import lecture05
-    lecture05.check_clip_by_norm(clip_by_norm)   # prints "Correct: ..." and returns True
+    >>> import numpy as np
+    >>> from lecture_utils.checks import lecture05
+    >>> def clip_by_norm(g, max_norm):
+    ...     norm = np.linalg.norm(g)
+    ...     return g * (max_norm / norm) if norm > max_norm else g
+    >>> lecture05.check_clip_by_norm(clip_by_norm)   # doctest: +ELLIPSIS
+    Correct: clip_by_norm equals torch.nn.utils.clip_grad_norm_ on five gradients, ...
+    True
 """
 from __future__ import annotations
 

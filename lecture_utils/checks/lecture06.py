@@ -3,10 +3,15 @@
 Each checker compares the student's function with a reference (``numpy.linalg.solve``, the course's
 :mod:`lecture_utils.second_order.cg` and :mod:`lecture_utils.second_order.quasi_newton`) on a few inputs and on a mismatch raises
 :class:`~lecture_utils.checks.CheckFailed` naming the input, the expected and the received value, with a hint
-when the answer matches a typical mistake. Example::
+when the answer matches a typical mistake.
 
-    from lecture_utils.checks import lecture06
-    lecture06.check_newton_step(newton_step)
+Example::
+
+    >>> import numpy as np
+    >>> from lecture_utils.checks import lecture06
+    >>> lecture06.check_newton_step(lambda g, H: -np.linalg.solve(H, g))
+    Correct: newton_step solves H v = -g, also on a saddle (where the step heads for the saddle point).
+    True
 """
 from __future__ import annotations
 

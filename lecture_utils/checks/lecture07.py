@@ -3,10 +3,18 @@
 References are ``torch.nn.BatchNorm1d`` / ``torch.nn.functional.batch_norm`` in float64. On a mismatch the
 message names the input, the expected and the received value, and a hint when the answer matches a typical
 mistake (eps left out, standard deviation and variance mixed up, the mean not subtracted, the wrong axes
-averaged, the unbiased variance used to normalize). Example::
+averaged, the unbiased variance used to normalize).
 
-    from lecture_utils.checks import lecture07
-    lecture07.check_fold_batch_norm(fold_batch_norm)
+Example (batch norm in eval mode is an affine map, so it folds into the Linear layer before it)::
+
+    >>> import torch
+    >>> from lecture_utils.checks import lecture07
+    >>> def fold_batch_norm(W, b, running_mean, running_var, gamma, beta, eps):
+    ...     scale = gamma / torch.sqrt(running_var + eps)
+    ...     return scale[:, None] * W, scale * (b - running_mean) + beta
+    >>> lecture07.check_fold_batch_norm(fold_batch_norm)
+    Correct: the folded Linear layer gives exactly the outputs of Linear + BatchNorm1d in eval mode.
+    True
 """
 from __future__ import annotations
 

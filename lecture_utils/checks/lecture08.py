@@ -2,10 +2,18 @@
 
 Each checker calls the student's function on a few inputs, compares with a reference computed here (closed
 forms, the lecture's formulas) and on a mismatch raises :class:`~lecture_utils.checks.CheckFailed` naming the
-input, the expected and the received value, with a hint when the answer matches a typical mistake. Example::
+input, the expected and the received value, with a hint when the answer matches a typical mistake.
 
-    from lecture_utils.checks import lecture08
-    lecture08.check_coordinate_minimizer(coordinate_minimizer)   # prints "Correct: ..." and returns True
+Example::
+
+    >>> from lecture_utils.checks import lecture08
+    >>> def coordinate_minimizer(A, b, x, i):
+    ...     x = x.copy()
+    ...     x[i] = (b[i] - A[i] @ x + A[i, i] * x[i]) / A[i, i]
+    ...     return x
+    >>> lecture08.check_coordinate_minimizer(coordinate_minimizer)   # doctest: +ELLIPSIS
+    Correct: coordinate_minimizer sets one coordinate to its exact minimizer and leaves the others alone, ...
+    True
 """
 from __future__ import annotations
 

@@ -2,10 +2,17 @@
 
 Each checker calls the student's function on a few inputs, compares with a reference computed here and on a
 mismatch raises :class:`~lecture_utils.checks.CheckFailed` naming the input, the expected and the received value,
-with a hint when the answer matches a typical mistake. Example::
+with a hint when the answer matches a typical mistake.
 
-    from lecture_utils.checks import lecture09
-    lecture09.check_pso_step(pso_step)   # prints "Correct: ..." and returns True
+Example::
+
+    >>> from lecture_utils.checks import lecture09
+    >>> def pso_step(x, v, pbest, gbest, r1, r2, inertia, cognitive, social):
+    ...     v = inertia * v + cognitive * r1 * (pbest - x) + social * r2 * (gbest - x)
+    ...     return x + v, v
+    >>> lecture09.check_pso_step(pso_step)        # doctest: +ELLIPSIS
+    Correct: pso_step moves three swarms exactly as v <- w v + c1 r1 (p - x) + c2 r2 (g - x), x <- x + v.
+    True
 """
 from __future__ import annotations
 
