@@ -16,11 +16,17 @@ and one of several formulas for ``beta`` (all equal on a quadratic with exact li
 A restart (``beta = 0``, a plain steepest-descent step) every ``restart_every`` steps, or whenever the new
 direction is not downhill, throws away stale conjugacy information on a non-quadratic ``f``.
 
-Example::
+Example (linear CG solves a 3 x 3 system in 3 steps; nonlinear CG minimizes Rosenbrock's function)::
 
-    from lecture_utils import cg, surfaces
-    res = cg.linear_cg(A, b)                   # res.x, res.xs, res.residual_norms
-    traj = cg.nonlinear_cg(surfaces.get("rosenbrock"), [-1.2, 1.0], 200, beta="PR+")
+    >>> import numpy as np
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order import cg
+    >>> res = cg.linear_cg(np.diag([1.0, 10.0, 100.0]), np.ones(3))   # res.x, res.xs, res.residual_norms
+    >>> res.num_iter, res.converged, res.x.round(4)
+    (3, True, array([1.  , 0.1 , 0.01]))
+    >>> traj = cg.nonlinear_cg(surfaces.get("rosenbrock"), [-1.2, 1.0], 200, beta="PR+")
+    >>> traj.final.round(3)
+    array([[1., 1.]])
 """
 from __future__ import annotations
 

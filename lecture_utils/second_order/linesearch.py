@@ -12,10 +12,16 @@ A line search picks the step ``t`` in ``x + t d`` along a descent direction ``d`
 Every search works on a batch of points at once and is bounded: when it cannot meet its condition it says so
 (``ok=False`` with a reason) instead of looping.
 
-Example::
+Example (exact line searches on a quadratic: each new direction is orthogonal to the last one)::
 
-    from lecture_utils import surfaces, linesearch
-    traj = linesearch.steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 50, line_search="exact")
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order import linesearch
+    >>> traj = linesearch.steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 50, line_search="exact")
+    >>> traj.status()
+    'converged at step 19'
+    >>> d = traj.extras["directions"]
+    >>> abs(float(d[0, 0] @ d[1, 0])) < 1e-12
+    True
 """
 from __future__ import annotations
 
@@ -62,7 +68,8 @@ def _slopes(G, D):
 
 
 def quadratic_params(surface: Surface):
-    """``(A, b)`` of a quadratic surface from :func:`surfaces.from_quadratic` / :func:`surfaces.quadratic`.
+    """``(A, b)`` of a quadratic surface from :func:`~lecture_utils.surfaces.from_quadratic` /
+    :func:`~lecture_utils.surfaces.quadratic`.
 
     Raises ``ValueError`` for any other surface (the exact line search needs the matrix ``A``).
     """

@@ -13,10 +13,15 @@ saddle or a maximum: plain Newton is attracted to saddles. Two repairs, written 
 Solving the ``n x n`` system costs ``O(n^3)`` operations; :func:`gaussian_elimination` counts them and
 :func:`time_solve` measures the time.
 
-Example::
+Example (on ``x^2 - y^2`` plain Newton jumps to the saddle; the saddle-free step runs downhill in ``y``)::
 
-    from lecture_utils import surfaces, newton
-    traj = newton.run_newton(surfaces.get("saddle"), [1.0, 0.5], 5)    # jumps to the saddle at (0, 0)
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order import newton
+    >>> traj = newton.run_newton(surfaces.get("saddle"), [1.0, 0.5], 5)
+    >>> traj.status(), traj.final
+    ('converged at step 1', array([[0., 0.]]))
+    >>> newton.run_newton(surfaces.get("saddle"), [1.0, 0.5], 5, variant="saddle_free", damping=0.0).final
+    array([[ 0., 16.]])
 """
 from __future__ import annotations
 

@@ -4,7 +4,24 @@ Each method (Newton, steepest descent, nonlinear CG, BFGS, L-BFGS) moves ``B`` s
 point stops on its own: it converges (gradient norm under ``tol``), diverges (a value stops being finite) or
 fails (a line search cannot meet its condition, a Hessian is singular). :class:`Recorder` keeps that state and
 fills the same :class:`~lecture_utils.optim.Trajectory` that :func:`lecture_utils.optim.run` returns, so every
-widget draws these methods without special cases.
+widget draws these methods without special cases. A trajectory also says why a point stopped early
+(:meth:`SecondOrderTrajectory.status`).
+
+Example (a whole method, fixed-step gradient descent, written on a Recorder; then a line search that fails)::
+
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order import linesearch
+    >>> from lecture_utils.second_order.recorder import Recorder
+    >>> rec = Recorder(surfaces.get("quadratic"), [2.0, 1.0], num_steps=200, tol=1e-6, label="fixed step 0.1")
+    >>> for t in range(rec.num_steps):
+    ...     idx = rec.active_indices()                # the points still running
+    ...     x_new = rec.x[idx] - 0.1 * rec.g[idx]
+    ...     rec.move(t, idx, x_new, *rec.evaluate(x_new), step_size=0.1)
+    ...     rec.record(t + 1)                         # a point stops by itself once its gradient is under tol
+    >>> rec.finish().status()
+    'converged at step 138'
+    >>> linesearch.steepest_descent("rosenbrock", [-1.2, 1.0], 5, line_search="armijo", max_evals=1).status()
+    'stopped at step 0: Armijo backtracking found no sufficient decrease in 1 trials (last step tried 1)'
 """
 from __future__ import annotations
 
