@@ -20,6 +20,11 @@ Example::
     from lecture_utils import surfaces, quasi_newton
     traj = quasi_newton.bfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100)
     traj.extras["inv_hessians"].shape    # (101, 1, 2, 2): M_k at every step, for drawing
+    outline = quasi_newton.inverse_hessian_ellipse(traj.xs[:, 0], traj.extras["inv_hessians"][:, 0], longest=0.2)
+
+:func:`inverse_hessian_ellipse` outlines ``M_k`` as the ellipse ``{x_k + v : v^T M_k^{-1} v = r^2}``: the shape of
+the contours of the quadratic model BFGS uses at ``x_k``; :func:`hessian_ellipse` gives the same shape for the
+true Hessian, ``M = H^{-1}``, without inverting it.
 """
 from __future__ import annotations
 
@@ -30,7 +35,8 @@ from ..surfaces import Surface, as_surface
 from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
 from .recorder import Recorder, SecondOrderTrajectory
 
-__all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian"]
+__all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian", "inverse_hessian_ellipse",
+           "hessian_ellipse"]
 
 _CURVATURE_EPS = 1e-10  # torch.optim.LBFGS skips pairs with y . s under this
 
@@ -309,3 +315,68 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
         Ms[last + 1:] = Ms[last]
         extras["inv_hessians"] = Ms
     return rec.finish(extras)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The shape of an inverse-Hessian approximation (the outline a widget draws).
+# ---------------------------------------------------------------------------------------------------------
+def _ellipse(center, lam, Q, r, longest, num):
+    """Outlines from eigenpairs ``lam (..., 2)``, ``Q (..., 2, 2)`` of ``M``; NaN where ``M`` is not definite."""
+    with np.errstate(all="ignore"):
+        ok = np.all(np.isfinite(lam), axis=-1) & (np.min(lam, axis=-1) > 0)
+        lam = np.where(ok[..., None], lam, 1.0)
+        axes = r * np.sqrt(lam)  # semi-axes of {v : v^T M^{-1} v = r^2}
+        if longest is not None:
+            axes = axes * (longest / axes.max(axis=-1, keepdims=True))
+    t = np.linspace(0.0, 2.0 * np.pi, num)
+    unit = np.stack([np.cos(t), np.sin(t)], axis=1)  # (num, 2)
+    # v = Q diag(axes) u for every point u of the unit circle.
+    pts = np.asarray(center, dtype=float)[..., None, :] + np.einsum("...ij,...j,nj->...ni", Q, axes, unit)
+    return np.where(ok[..., None, None], pts, np.nan)
+
+
+def _eig(A, name):
+    A = np.asarray(A, dtype=float)
+    if A.shape[-2:] != (2, 2):
+        raise ValueError(f"{name} must hold 2 x 2 matrices, shape (..., 2, 2); got shape {A.shape}")
+    finite = np.all(np.isfinite(A), axis=(-2, -1))
+    A = np.where(finite[..., None, None], A, 0.0)
+    lam, Q = np.linalg.eigh(0.5 * (A + np.swapaxes(A, -1, -2)))
+    return np.where(finite[..., None], lam, np.nan), Q
+
+
+def inverse_hessian_ellipse(center, M, r: float = 1.0, *, longest: float | None = None, num: int = 65) -> np.ndarray:
+    """Outline of ``{c + v : v^T M^{-1} v = r^2}`` for symmetric positive definite ``2 x 2`` matrices ``M``.
+
+    Its semi-axes lie along the eigenvectors of ``M`` with lengths ``r sqrt(lambda_i)``: the shape of the
+    contours of a quadratic with Hessian ``M^{-1}`` (the model a quasi-Newton method minimizes).
+
+    Args:
+        center: ``(..., 2)`` centres ``c``.
+        M: ``(..., 2, 2)`` matrices (symmetrized before use).
+        r: the level ``r``.
+        longest: if given, the length of the longest semi-axis instead (every ellipse the same size: compare
+            shapes and orientations, not sizes); ``r`` is then ignored.
+        num: points of each closed outline (the first equals the last).
+    Returns:
+        ``(..., num, 2)``; NaN for a matrix that is not finite and positive definite.
+    Example: ``inverse_hessian_ellipse([0, 0], np.diag([4.0, 1.0]), longest=0.5)``
+    """
+    r = check_real("r", r, low=0.0, low_open=True)
+    longest = check_real("longest", longest, low=0.0, low_open=True, allow_none=True)
+    lam, Q = _eig(M, "M")
+    return _ellipse(center, lam, Q, r, longest, check_int("num", num, low=3))
+
+
+def hessian_ellipse(center, H, r: float = 1.0, *, longest: float | None = None, num: int = 65) -> np.ndarray:
+    """:func:`inverse_hessian_ellipse` of ``M = H^{-1}`` without inverting ``H``: ``{c + v : v^T H v = r^2}``.
+
+    NaN where ``H`` is not positive definite (a saddle, a singular Hessian: no ellipse). Example:
+    ``hessian_ellipse(x, surface.hessian(x), longest=0.2)``
+    """
+    r = check_real("r", r, low=0.0, low_open=True)
+    longest = check_real("longest", longest, low=0.0, low_open=True, allow_none=True)
+    lam, Q = _eig(H, "H")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(lam > 0, 1.0 / lam, -1.0)  # M's eigenvalues; not definite stays not definite
+    return _ellipse(center, inv, Q, r, longest, check_int("num", num, low=3))
