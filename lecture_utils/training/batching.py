@@ -2,10 +2,15 @@
 minibatch is skipped, and how a user's loss is called. Shared by :func:`lecture_utils.training.train.fit` and
 the many-models trainer, so both follow exactly the same steps (lectures 07 and 08).
 
-Example::
+Example (1000 examples in batches of 64: 15 full batches and one of 40)::
 
-    from lecture_utils.training import batching
-    batching.steps_per_epoch(1000, 64, drop_last="auto")   # 15: the last batch of 40 examples is kept
+    >>> from lecture_utils.training import batching
+    >>> batching.steps_per_epoch(1000, 64, drop_last="auto")   # 40 >= 64 / 2: the short batch is kept
+    16
+    >>> batching.steps_per_epoch(1000, 64, drop_last=True)
+    15
+    >>> batching.steps_per_epoch(1000, 64, drop_last="auto") == batching.steps_per_epoch(1000, 64, drop_last=False)
+    True
 """
 from __future__ import annotations
 

@@ -11,11 +11,23 @@ In training mode the running statistics move toward the batch ones with ``moment
 ``var * n / (n - 1)`` (``n`` values per feature), exactly as torch does. In eval mode the running statistics
 replace the batch ones.
 
-Example::
+Example (the backward pass by hand equals autograd through ``torch.nn.functional.batch_norm``)::
 
-    from lecture_utils.training.batchnorm import BatchNorm1d, batch_norm_forward, batch_norm_backward
-    y, cache = batch_norm_forward(x, gamma, beta)
-    dx, dgamma, dbeta = batch_norm_backward(dy, cache)
+    >>> import torch
+    >>> from lecture_utils.training.batchnorm import BatchNorm1d, batch_norm_forward, batch_norm_backward
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x = torch.randn(8, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    >>> gamma, beta = torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    >>> y, cache = batch_norm_forward(x.detach(), gamma, beta)
+    >>> y.mean(0).abs().max().item() < 1e-12      # each feature now has mean 0 (and variance ~1)
+    True
+    >>> dy = torch.randn(8, 3, generator=g, dtype=torch.float64)
+    >>> dx, dgamma, dbeta = batch_norm_backward(dy, cache)
+    >>> torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True).backward(dy)
+    >>> torch.allclose(dx, x.grad)
+    True
+    >>> BatchNorm1d(3)                            # the same transform as a module, equal to torch.nn.BatchNorm1d
+    BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
 """
 from __future__ import annotations
 

@@ -17,12 +17,19 @@ difficulty score per example (lower = easier) defines the weights:
 fresh permutations as often as needed), so every run takes the same number of steps and the learning curves
 compare equal compute.
 
-Example::
+Example (easy to hard: epoch 0 draws from the easiest quarter of the 450 training points, epoch 5 from all)::
 
-    from lecture_utils import curriculum, data, nets, train
-    ds = data.blobs(n=600, std=1.5)
-    order = curriculum.curriculum_order(ds.difficulty_train, "easy_to_hard", ramp_epochs=5)
-    hist = train.run(nets.MLP(2, (32,), 3), ds, "sgd", epochs=10, opt_kwargs={"lr": 0.1}, order=order)
+    >>> import torch
+    >>> from lecture_utils.training import curriculum, data, nets, train
+    >>> ds = data.blobs(n=600, std=1.5)
+    >>> order = curriculum.curriculum_order(ds.difficulty_train, "easy_to_hard", ramp_epochs=5)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> [len(torch.unique(order(epoch, 450, gen))) for epoch in (0, 5)]
+    [113, 450]
+    >>> hist = train.run(nets.MLP(2, (32,), 3), ds, "sgd", epochs=2, opt_kwargs={"lr": 0.1}, order=order,
+    ...                  progress=False)
+    >>> len(hist)                                 # the step-0 record and one per epoch
+    3
 """
 from __future__ import annotations
 

@@ -1,16 +1,21 @@
 """Small data sets as tensors on the training device: synthetic ones and the UCI digits, no download.
 
-Introduced in lecture 04 (minibatch SGD) and used by lectures 06-09 (small nets). Every generator takes a
+Used by the small nets of lectures 07 (digits) and 08 (digits, and blobs for curricula); lecture 04's numpy
+loops take the same digits from :func:`lecture_utils.datasets.load_digits`. Every generator takes a
 ``seed`` (an int or a ``numpy.random.Generator``), draws with numpy (so the numbers are the same on every
 device), splits into train and test parts and returns a :class:`Dataset` of float32 inputs and int64 labels
 (float32 targets for regression) on ``device``. Pass ``device="numpy"`` to get numpy arrays instead.
 
 Example::
 
-    from lecture_utils import data
-    ds = data.digits()                     # 1,347 train / 450 test images of 8 x 8 pixels, 64 features
-    X, y, X_test, y_test = ds              # a Dataset unpacks like a 4-tuple
-    ds, difficulty = data.blobs(n=600, return_difficulty=True)   # difficulty per training example
+    >>> from lecture_utils.training import data
+    >>> ds = data.digits()                        # 1,347 train / 450 test images of 8 x 8 pixels, 64 features
+    >>> X, y, X_test, y_test = ds                 # a Dataset unpacks like a 4-tuple
+    >>> tuple(X.shape), X.dtype, y.dtype, ds.num_classes
+    ((1347, 64), torch.float32, torch.int64, 10)
+    >>> blobs = data.blobs(n=600, device="numpy")  # numpy arrays, and a difficulty per example
+    >>> blobs.X_train.shape, blobs.difficulty_train.shape
+    ((450, 2), (450,))
 """
 from __future__ import annotations
 

@@ -16,9 +16,18 @@ the teacher's entropy, a constant for the student, so their gradients are equal.
 
 Example::
 
-    from lecture_utils import distillation
-    loss = distillation.distillation_loss(student_logits, y, teacher_logits, tau=4.0, lam=1.0)
-    fit_loss = distillation.DistillationLoss(teacher_logits_train, tau=4.0, lam=1.0)   # for train.fit(loss=...)
+    >>> import torch
+    >>> from lecture_utils.training import distillation
+    >>> distillation.soft_targets(torch.tensor([[2.0, 0.0]]), tau=4.0)   # softer than the softmax at tau = 1
+    tensor([[0.6225, 0.3775]])
+    >>> g = torch.Generator().manual_seed(0)
+    >>> student, teacher, y = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g), torch.tensor([0, 1, 2, 0])
+    >>> loss = distillation.distillation_loss(student, y, teacher, tau=4.0, lam=1.0)
+    >>> hard = distillation.distillation_loss(student, y, teacher, tau=4.0, lam=0.0)   # lam = 0: the usual loss
+    >>> torch.allclose(hard, torch.nn.functional.cross_entropy(student, y)), bool(loss > hard)
+    (True, True)
+    >>> distillation.DistillationLoss(teacher, tau=4.0, lam=1.0)   # the same loss for train.fit(loss=...)
+    DistillationLoss(tau=4, lam=1, tau_squared=True)
 """
 from __future__ import annotations
 

@@ -14,11 +14,17 @@ A layer with ``m`` inputs (``fan_in``) and ``n`` outputs (``fan_out``) gets weig
 The draws use torch's own routines (``uniform_`` / ``normal_`` with a ``torch.Generator``), so with the same
 generator they equal ``torch.nn.init.xavier_uniform_`` / ``xavier_normal_`` / ``kaiming_normal_``.
 
-Example::
+Example (through 10 tanh layers Glorot keeps the signal; weights of std 0.01 make it vanish)::
 
-    from lecture_utils import init
-    stats = init.activation_stats("glorot_uniform", depth=10, width=256, activation="tanh")
-    stats["std"]    # (10,): standard deviation of each layer's activations
+    >>> from lecture_utils.training import init
+    >>> init.uniform_bound("glorot_uniform", 3, 3)   # sqrt(6) / sqrt(3 + 3)
+    1.0
+    >>> glorot = init.activation_stats("glorot_uniform", depth=10, width=64, activation="tanh")
+    >>> small = init.activation_stats("normal", depth=10, width=64, activation="tanh", std=0.01)
+    >>> glorot["std"].shape                       # one standard deviation per layer
+    (10,)
+    >>> bool(glorot["std"][-1] > 0.1), bool(small["std"][-1] < 1e-9)
+    (True, True)
 """
 from __future__ import annotations
 

@@ -17,10 +17,17 @@ deterministic given the ``seed``.
 
 Example::
 
-    from lecture_utils import data, nets, optim, landscape
-    p = landscape.probe(net, X_batch, y_batch)           # one point
-    trace = landscape.track(net, data.digits(), optim.SGD(lr=0.1), epochs=3, seed=0)
-    trace.loss_range()    # (T,) max - min of the loss over eta at each measured step
+    >>> from lecture_utils import optim, set_seed
+    >>> from lecture_utils.training import data, landscape, nets
+    >>> set_seed(0)
+    0
+    >>> ds, net = data.digits(), nets.MLP(64, (32,), 10)
+    >>> p = landscape.probe(net, ds.X_train[:64], ds.y_train[:64])   # one point, the 8 default step sizes
+    >>> p.losses.shape, p.grad_diffs.shape, bool(p.beta > 0)
+    ((8,), (8,), True)
+    >>> trace = landscape.track(net, ds, optim.SGD(lr=0.1), epochs=1, seed=0, progress=False)
+    >>> trace.steps, trace.loss_range().shape     # probed every 10 steps; max - min of the loss over eta
+    (array([ 0, 10, 20]), (3,))
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Small nets for the lectures: an MLP and a CNN for 8 x 8 digits, each with optional batch norm, skips and
 auxiliary heads.
 
-Introduced in lecture 07 (batch norm) and used in 08 (auxiliary heads, skip connections, distillation) and 09.
+Introduced in lecture 07 (batch norm) and used in 08 (auxiliary heads, skip connections, distillation).
 
 Output convention: ``net(X)`` returns the logits ``(n, out_dim)``. With ``aux_heads=True`` it returns a tuple
 ``(logits, aux_logits)`` where ``aux_logits`` is a list with one ``(n, out_dim)`` tensor per auxiliary head,
@@ -10,10 +10,18 @@ and :func:`lecture_utils.training.train.fit` adds ``aux_weight`` times the mean 
 
 Example::
 
-    from lecture_utils import nets
-    net = nets.MLP(64, hidden=(64, 64), out_dim=10, batch_norm=True)
-    logits = net(X)                     # (n, 10)
-    cnn = nets.SmallCNN(num_classes=10)  # takes (n, 64) or (n, 1, 8, 8)
+    >>> import torch
+    >>> from lecture_utils.training import nets
+    >>> X = torch.zeros(5, 64)
+    >>> nets.MLP(64, hidden=(64, 64), out_dim=10, batch_norm=True)(X).shape   # logits (n, 10)
+    torch.Size([5, 10])
+    >>> logits, aux = nets.MLP(64, hidden=(64, 64), out_dim=10, aux_heads=True)(X)
+    >>> len(aux), aux[0].shape                    # one auxiliary head, on the first hidden layer
+    (1, torch.Size([5, 10]))
+    >>> nets.SmallCNN(num_classes=10)(X).shape    # takes (n, 64) or (n, 1, 8, 8)
+    torch.Size([5, 10])
+    >>> nets.count_parameters(nets.MLP(64, (32,), 10))   # 64 * 32 + 32 + 32 * 10 + 10
+    2410
 """
 from __future__ import annotations
 

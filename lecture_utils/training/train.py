@@ -1,21 +1,28 @@
 """Training loop for in-memory data, written as a generator of metrics so widgets draw live and tests run headless.
 
-Introduced in lecture 07 (batch norm) and used by lectures 08 and 09. The data stay on the device; each
+Introduced in lecture 07 (batch norm) and used by lecture 08. The data stay on the device; each
 minibatch is a slice of one ``torch.randperm`` per epoch (drawn with a seeded ``torch.Generator`` on the CPU, so
 the order is the same on every device), with no ``DataLoader`` in between. Any optimizer works: a
 ``torch.optim`` instance, a ``torch.optim`` class plus ``opt_kwargs``, one of ours from
-:mod:`lecture_utils.optim` (converted with ``.to_torch``), or a name for :func:`lecture_utils.optim.make`.
+:mod:`lecture_utils.optim` (converted with ``.to_torch``), or a name for :func:`lecture_utils.optim.make`. How the
+data are walked (accepted forms, the order of each epoch, which short batch is skipped, how a loss is called) is
+in :mod:`lecture_utils.training.batching`.
 
-Example::
+Example (1,347 training digits in batches of 128: 10 full batches and one of 67, kept)::
 
-    from lecture_utils import data, nets, optim, train, set_seed
-    set_seed(0)
-    ds = data.digits()
-    net = nets.MLP(64, hidden=(64, 64), out_dim=10)
-    for rec in train.fit(net, ds, optim.SGD(lr=0.1, momentum=0.9), epochs=5, batch_size=64):
-        print(rec["epoch"], rec["train_loss"], rec["test_acc"])
-    hist = train.run(net, ds, "adam", epochs=5, opt_kwargs={"lr": 1e-3})   # all records at once
-    hist["test_acc"]       # numpy array, one entry per record
+    >>> from lecture_utils import optim, set_seed
+    >>> from lecture_utils.training import data, nets, train
+    >>> set_seed(0)
+    0
+    >>> ds, net = data.digits(), nets.MLP(64, hidden=(32,), out_dim=10)
+    >>> for rec in train.fit(net, ds, optim.SGD(lr=0.1, momentum=0.9), epochs=2, batch_size=128, progress=False):
+    ...     print(rec["epoch"], rec["step"], rec["examples"])   # also train_loss, test_acc, lr, seconds, ...
+    0.0 0 0
+    1.0 11 1347
+    2.0 22 2694
+    >>> hist = train.run(net, ds, "adam", epochs=1, opt_kwargs={"lr": 1e-3}, progress=False)   # all records at once
+    >>> hist["step"]                              # numpy arrays, one entry per record
+    array([ 0., 21.])
 """
 from __future__ import annotations
 
@@ -350,7 +357,7 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
             output, which may also take keyword arguments ``X`` (the minibatch inputs) and ``idx`` (their indices
             into the training set), e.g. for distillation. The test loss is always :func:`task_loss`.
         aux_weight: weight of the mean auxiliary-head loss (nets returning ``(logits, aux_list)``).
-        lr_schedule: ``None``; a schedule from :mod:`lecture_utils.optim` (``lr = schedule(base_lr, step)``
+        lr_schedule: ``None``; a schedule from :mod:`lecture_utils.schedules` (``lr = schedule(base_lr, step)``
             set before every step); or a ``torch.optim.lr_scheduler`` built on the optimizer ``opt`` you passed
             (stepped once per epoch).
         eval_every: record every this many steps (and at the end); ``None`` = at the end of every epoch.
