@@ -94,7 +94,7 @@ def bench_explorer2d():
     w._publish_static = type(w)._publish_static.__get__(w)
     static_times = _timed(lambda lr: w.controls.__getitem__("lr").__setattr__("value", float(lr)), LRS[::-1])
     def recompute_all(_):
-        w._run_cache = None  # all three optimizers, as after a change of the start point
+        w.forget_runs()  # all three optimizers, as after a change of the start point
         w.recompute()
 
     recompute_times = _timed(recompute_all, range(REPEATS))
@@ -122,8 +122,7 @@ def bench_basin():
     out["basin map lr move (100x100 x 200 steps, draw + PNG)"] = _timed(
         lambda lr: w.controls["lr"].__setattr__("value", float(lr)), lrs)
     def recompute(_):
-        w._key = None  # force the run
-        w.recompute()
+        w.recompute(force=True)
 
     out["  of which recompute"] = _timed(recompute, range(12))
     s = surfaces.get("himmelblau")

@@ -6,8 +6,9 @@ import pytest
 
 import widgets
 from lecture_utils import autodiff, finite_differences, surfaces, tiny_net
-from widgets.calculus import (DirectionalDerivativeWidget, SecantWidget, draw_graph, graph_layout,
-                              plot_gradient_field, plot_partial_slices, plot_tangent_plane)
+from widgets.calculus import DirectionalDerivativeWidget, SecantWidget
+from widgets.graph_figure import draw_graph, graph_layout
+from widgets.surface_figures import plot_gradient_field, plot_partial_slices, plot_tangent_plane
 
 S1 = surfaces.get("sin_parabola")
 S2 = surfaces.get("lecture_2d")

@@ -4,19 +4,9 @@ import pytest
 
 from lecture_utils import surfaces
 from lecture_utils.second_order import quasi_newton
-from widgets.second_order import (DEFAULT_STARTS, RACE_METHODS, QuasiNewtonEllipses, SecondOrderRace,
-                                  contour_levels, ellipse, race_trajectories)
-
-
-def test_ellipse_shape_follows_the_matrix():
-    M = np.array([[4.0, 0.0], [0.0, 1.0]])
-    pts = ellipse([1.0, 2.0], M, radius=0.5) - np.array([1.0, 2.0])
-    assert pts.shape == (65, 2)
-    assert np.max(np.abs(pts[:, 0])) == pytest.approx(0.5)  # long axis along x (eigenvalue 4)
-    assert np.max(np.abs(pts[:, 1])) == pytest.approx(0.25)  # sqrt(1/4) of it along y
-    q = np.einsum("ni,ij,nj->n", pts, np.linalg.inv(M), pts)
-    assert np.allclose(q, q[0])  # a level set of v^T M^{-1} v
-    assert np.all(np.isnan(ellipse([0, 0], np.diag([1.0, -1.0]), 1.0)))
+from lecture_utils.second_order.race import RACE_METHODS, race_trajectories
+from widgets.contours import contour_levels
+from widgets.second_order import DEFAULT_STARTS, QuasiNewtonEllipses, SecondOrderRace
 
 
 def test_contour_levels_increase_from_the_minimum():

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from lecture_utils import basin_maps, descent, linear_models as lm, problems, sgd, surfaces
-from widgets.sgd import GradientCloud, plot_basins, plot_orbits
+from widgets.descent_figures import plot_basins, plot_orbits
+from widgets.sgd import GradientCloud
 
 
 @pytest.fixture

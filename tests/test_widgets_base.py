@@ -11,8 +11,10 @@ import pytest
 import torch
 
 import widgets
-from widgets import base, setup
-from widgets.base import Widget, callback, color, log_slider, play_controls
+from widgets import base, presenter, setup, style
+from widgets.base import Widget, callback
+from widgets.controls import log_slider, play_controls
+from widgets.style import color
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -252,27 +254,27 @@ def test_presenter_mode_restyles_live_widgets_and_new_figures_and_back():
     tick0 = w.ax.xaxis.get_major_ticks()[0].label1.get_fontsize()
     rc0 = matplotlib.rcParams["font.size"]
     lay = w.layout
-    assert base.PRESENTER_CLASS not in lay._dom_classes
+    assert presenter.PRESENTER_CLASS not in lay._dom_classes
     try:
         assert widgets.presenter_mode(True) is True
-        assert base.PRESENTER_CLASS in lay._dom_classes  # the controls grow too (CSS rule in the layout)
-        assert any(base.PRESENTER_CLASS in getattr(c, "value", "") for c in lay.children)
-        assert w.ax.title.get_fontsize() == pytest.approx(title0 * base.PRESENTER_FONT_SCALE)
-        assert w.line.get_linewidth() == pytest.approx(lw0 * base.PRESENTER_LINE_SCALE)
+        assert presenter.PRESENTER_CLASS in lay._dom_classes  # the controls grow too (CSS rule in the layout)
+        assert any(presenter.PRESENTER_CLASS in getattr(c, "value", "") for c in lay.children)
+        assert w.ax.title.get_fontsize() == pytest.approx(title0 * style.PRESENTER_FONT_SCALE)
+        assert w.line.get_linewidth() == pytest.approx(lw0 * style.PRESENTER_LINE_SCALE)
         assert w.ax.xaxis.get_major_ticks()[0].label1.get_fontsize() > tick0
-        assert w.line.get_color() == base.PRESENTER_PALETTE[0]
-        assert matplotlib.rcParams["font.size"] > rc0 and color(1) == base.PRESENTER_PALETTE[1]
+        assert w.line.get_color() == style.PRESENTER_PALETTE[0]
+        assert matplotlib.rcParams["font.size"] > rc0 and color(1) == style.PRESENTER_PALETTE[1]
         w2 = _Line()  # made in presenter mode: large fonts from rcParams
         assert w2.ax.title.get_fontsize() > title0
-        assert base.PRESENTER_CLASS in w2.layout._dom_classes
+        assert presenter.PRESENTER_CLASS in w2.layout._dom_classes
         widgets.presenter_mode(True)  # idempotent
-        assert w.ax.title.get_fontsize() == pytest.approx(title0 * base.PRESENTER_FONT_SCALE)
+        assert w.ax.title.get_fontsize() == pytest.approx(title0 * style.PRESENTER_FONT_SCALE)
     finally:
         widgets.presenter_mode(False)
     assert w.ax.title.get_fontsize() == pytest.approx(title0)
-    assert base.PRESENTER_CLASS not in lay._dom_classes and base.PRESENTER_CLASS not in w2.layout._dom_classes
+    assert presenter.PRESENTER_CLASS not in lay._dom_classes and presenter.PRESENTER_CLASS not in w2.layout._dom_classes
     assert w.line.get_linewidth() == pytest.approx(lw0)
-    assert w.line.get_color() == base.PALETTE[0]
+    assert w.line.get_color() == style.PALETTE[0]
     assert matplotlib.rcParams["font.size"] == rc0
     assert w2.ax.title.get_fontsize() == pytest.approx(title0)  # shrinks back to normal too
     with pytest.raises(TypeError, match="on"):

@@ -2,6 +2,13 @@
 
 Every widget is a small class (:class:`widgets.base.Widget`) exposing ``fig`` (its matplotlib Figure),
 ``controls`` (its ipywidgets by name) and ``status``; it shows itself when it is the last expression of a cell.
+Widgets that play a stored run share :class:`widgets.playback.PlaybackWidget` (play, step, reset).
+
+Modules: ``base`` (the Widget class), ``playback`` and ``trajectory`` (the stepping bases), ``controls``
+(sliders), ``style`` (palettes), ``presenter`` (presenter mode), ``figures`` (canvases, static pictures),
+``contours`` (contour levels), ``axes`` (limits, titles), ``defaults`` (first-impression settings),
+``optimizer_specs`` and ``function_menu`` (the explorers' controls), ``view3d``, and one module per widget
+or family of static figures.
 
 Example::
 
@@ -10,34 +17,26 @@ Example::
 """
 from __future__ import annotations
 
-from .base import Widget, callback, color, colors, log_slider, play_controls
-from .presenter import is_presenter, presenter_mode
+from .base import Widget, callback
+from .basins import BasinMap
+from .calculus import DirectionalDerivativeWidget, SecantWidget
+from .continuation import ContinuationWidget
+from .controls import log_slider, play_controls
+from .dashboard import TrainingDashboard
+from .explorer1d import Explorer1D
+from .explorer2d import Explorer2D
+from .phase_diagram import PhaseDiagram
+from .playback import PlaybackWidget
+from .presenter import presenter_mode
+from .race import OptimizerRace
+from .second_order import QuasiNewtonEllipses, SecondOrderRace
 from .setup import choose_backend, environment_report, notebook_setup
+from .sgd import GradientCloud
+from .style import color, colors, is_presenter
+from .trajectory import TrajectoryWidget
 
-__all__ = ["Widget", "callback", "color", "colors", "log_slider", "play_controls", "presenter_mode",
-           "is_presenter", "notebook_setup", "environment_report", "choose_backend"]
-
-from .explorer1d import Explorer1D  # noqa: E402
-
-__all__ += ["Explorer1D"]
-
-from .explorer2d import Explorer2D  # noqa: E402
-
-__all__ += ["Explorer2D"]
-
-from .basins import BasinMap, PhaseDiagram  # noqa: E402
-
-__all__ += ["BasinMap", "PhaseDiagram"]
-
-from .race import OptimizerRace  # noqa: E402
-
-__all__ += ["OptimizerRace"]
-
-from .calculus import DirectionalDerivativeWidget, SecantWidget  # noqa: E402
-from .continuation import ContinuationWidget  # noqa: E402
-from .dashboard import TrainingDashboard  # noqa: E402
-from .second_order import QuasiNewtonEllipses, SecondOrderRace  # noqa: E402
-from .sgd import GradientCloud  # noqa: E402
-
-__all__ += ["SecantWidget", "DirectionalDerivativeWidget", "GradientCloud", "QuasiNewtonEllipses", "SecondOrderRace",
-            "TrainingDashboard", "ContinuationWidget"]
+__all__ = ["Widget", "PlaybackWidget", "TrajectoryWidget", "callback", "color", "colors", "log_slider",
+           "play_controls", "presenter_mode", "is_presenter", "notebook_setup", "environment_report",
+           "choose_backend", "Explorer1D", "Explorer2D", "BasinMap", "PhaseDiagram", "OptimizerRace",
+           "SecantWidget", "DirectionalDerivativeWidget", "GradientCloud", "QuasiNewtonEllipses", "SecondOrderRace",
+           "TrainingDashboard", "ContinuationWidget"]

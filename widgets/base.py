@@ -2,9 +2,11 @@
 
 Introduced in lecture 01 and used by every interactive figure after it. A :class:`Widget` owns a matplotlib
 ``fig`` built under ``plt.ioff()``, a dict ``controls`` of ipywidgets by name, an ``output`` that shows any
-error raised inside a callback, and a ``status`` line (an ``ipywidgets.HTML`` with CSS class
-``lecture-status``). With the ipympl backend active the canvas is ipympl's live Canvas widget; otherwise the
-figure is redrawn to a PNG ``ipywidgets.Image`` after every change, with a one-line notice saying so.
+error raised inside a callback (:func:`callback`), and a ``status`` line (an ``ipywidgets.HTML`` with CSS
+class ``lecture-status``). With the ipympl backend active the canvas is ipympl's live Canvas widget;
+otherwise the figure is redrawn to a PNG ``ipywidgets.Image`` after every change, with a one-line notice
+saying so. Controls are made with :mod:`widgets.controls`, colours come from :mod:`widgets.style`, the
+canvas from :mod:`widgets.figures`, and presenter mode restyles through :mod:`widgets.presenter`.
 
 Drawing follows the house style: artists are created once and updated; artists registered with
 :meth:`Widget.animate` are redrawn by blitting (restore the cached background, draw only them), and the
@@ -17,134 +19,21 @@ Example::
 from __future__ import annotations
 
 import functools
-import io
-import math
+import html
 import traceback
-import weakref
 from contextlib import contextmanager
 
 import ipywidgets
-import matplotlib
-import matplotlib.legend
-import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-__all__ = ["Widget", "callback", "log_slider", "float_slider", "int_slider", "play_controls", "color", "colors",
-           "PALETTE", "PRESENTER_PALETTE", "ipympl_active", "STATUS_CLASS"]
+from . import figures, presenter, style
+
+__all__ = ["Widget", "callback", "STATUS_CLASS"]
 
 #: CSS class of every widget's status line (browser tests find it by this class).
 STATUS_CLASS = "lecture-status"
 
-#: Okabe-Ito colours: distinguishable with the common forms of colour blindness.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
-#: Saturated, darker colours that survive a washed-out projector.
-PRESENTER_PALETTE = ("#0033CC", "#CC0000", "#007A00", "#9900AA", "#B35900", "#007C99", "#000000", "#8C6D00")
-_TO_PRESENTER = {a.lower(): b for a, b in zip(PALETTE, PRESENTER_PALETTE)}
-_FROM_PRESENTER = {b.lower(): a for a, b in zip(PALETTE, PRESENTER_PALETTE)}
 
-# Presenter state lives here so that widgets can read it without importing presenter.py (no cycle).
-_STATE = {"presenter": False}
-#: Font and line scale of presenter mode relative to the normal style.
-PRESENTER_FONT_SCALE = 1.45
-PRESENTER_LINE_SCALE = 1.8
-_REGISTRY: "weakref.WeakSet[Widget]" = weakref.WeakSet()
-#: CSS class of a widget's container while presenter mode is on, and the rule that enlarges its controls
-#: (the first child): a zoom scales labels, readouts, handles and the fixed widths together, so the rows
-#: keep their layout. The figure is not zoomed (it is redrawn with larger fonts instead).
-PRESENTER_CLASS = "lecture-presenter"
-PRESENTER_CONTROLS_ZOOM = 1.3
-_PRESENTER_CSS = (f"<style>.lecture-widget.{PRESENTER_CLASS} > :first-child "
-                  f"{{zoom: {PRESENTER_CONTROLS_ZOOM};}}</style>")
-
-
-def colors() -> tuple:
-    """The current colour cycle: :data:`PALETTE`, or :data:`PRESENTER_PALETTE` in presenter mode."""
-    return PRESENTER_PALETTE if _STATE["presenter"] else PALETTE
-
-
-def color(i: int) -> str:
-    """The ``i``-th colour of the current cycle (wraps around). Example: ``color(0)`` -> ``'#0072B2'``"""
-    pal = colors()
-    return pal[int(i) % len(pal)]
-
-
-def ipympl_active() -> bool:
-    """True when matplotlib's current backend is ipympl (``%matplotlib widget`` / ``%matplotlib ipympl``)."""
-    backend = str(matplotlib.get_backend()).lower()
-    return "ipympl" in backend or backend in ("widget", "module://ipympl.backend_nbagg")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Control helpers
-# ---------------------------------------------------------------------------------------------------------
-_STYLE = {"description_width": "initial"}
-
-
-def log_slider(description: str, value: float, low: float, high: float, *, continuous_update: bool = True,
-               width: str = "280px", readout_format: str = ".3g") -> ipywidgets.FloatLogSlider:
-    """A base-10 log-scale float slider over ``[low, high]`` (learning rates, tolerances).
-
-    Example: ``log_slider("lr", 1e-2, 1e-5, 1.0)``
-    """
-    if not (low > 0 and high > low):
-        raise ValueError(f"log_slider needs 0 < low < high, got low={low}, high={high}")
-    value = float(min(max(value, low), high))
-    return ipywidgets.FloatLogSlider(value=value, base=10, min=math.log10(low), max=math.log10(high),
-                                     step=0.01, description=description, readout_format=readout_format,
-                                     continuous_update=continuous_update, style=_STYLE,
-                                     layout=ipywidgets.Layout(width=width))
-
-
-def float_slider(description: str, value: float, low: float, high: float, step: float, *,
-                 continuous_update: bool = True, width: str = "280px",
-                 readout_format: str = ".3g") -> ipywidgets.FloatSlider:
-    """A linear float slider with the course's layout. Example: ``float_slider("momentum", 0.9, 0, 0.99, 0.01)``"""
-    return ipywidgets.FloatSlider(value=float(min(max(value, low), high)), min=low, max=high, step=step,
-                                  description=description, continuous_update=continuous_update,
-                                  readout_format=readout_format, style=_STYLE,
-                                  layout=ipywidgets.Layout(width=width))
-
-
-def int_slider(description: str, value: int, low: int, high: int, step: int = 1, *,
-               continuous_update: bool = True, width: str = "280px") -> ipywidgets.IntSlider:
-    """An integer slider with the course's layout. Example: ``int_slider("num_steps", 100, 1, 1000)``"""
-    return ipywidgets.IntSlider(value=int(min(max(value, low), high)), min=low, max=high, step=step,
-                                description=description, continuous_update=continuous_update, style=_STYLE,
-                                layout=ipywidgets.Layout(width=width))
-
-
-def play_controls(num_steps: int, *, interval: int = 40, frames: int = 150):
-    """A ``Play`` button linked to a ``step`` slider over ``0..num_steps``, and a ``reset`` button.
-
-    The link is made in Python (``ipywidgets.link``) so that setting ``play.value`` from code moves the step
-    slider too; ``frames`` sets the play stride so a run lasts about ``frames * interval`` ms.
-    Returns ``(play, step, reset)``. Example: ``play, step, reset = play_controls(300)``
-    """
-    num_steps = max(int(num_steps), 1)
-    play = ipywidgets.Play(value=0, min=0, max=num_steps, step=max(1, num_steps // frames), interval=interval,
-                           description="play", show_repeat=False)
-    step = ipywidgets.IntSlider(value=0, min=0, max=num_steps, description="step", continuous_update=True,
-                                style=_STYLE, layout=ipywidgets.Layout(width="360px"))
-    link = ipywidgets.link((play, "value"), (step, "value"))
-    play._lecture_link = link  # keep the link alive as long as the controls
-    reset = ipywidgets.Button(description="reset", tooltip="back to step 0 and the default start point",
-                              layout=ipywidgets.Layout(width="80px"))
-    return play, step, reset
-
-
-def set_steps(play: ipywidgets.Play, step: ipywidgets.IntSlider, num_steps: int, *, frames: int = 150):
-    """Change the range of a play/step pair to ``0..num_steps`` (clamping the current value)."""
-    num_steps = max(int(num_steps), 1)
-    with play.hold_trait_notifications(), step.hold_trait_notifications():
-        step.max = num_steps
-        play.max = num_steps
-        play.step = max(1, num_steps // frames)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Callback guard
-# ---------------------------------------------------------------------------------------------------------
 def callback(fn):
     """Decorate a widget method so that an exception inside it is shown in the widget, never lost in a log.
 
@@ -159,34 +48,29 @@ def callback(fn):
         except Exception as exc:  # shown to the student in the widget, by design
             self.show_error(exc, where=fn.__name__.lstrip("_"))
             return None
-        if self._error_source == fn.__name__.lstrip("_"):
-            self.clear_error()
+        self.clear_error(fn.__name__.lstrip("_"))
         return out
     return wrapper
 
 
 class _OnDemandLayout(ConstrainedLayoutEngine):
-    """Constrained layout that runs only when its widget asks (``relayout``), not on every draw.
+    """Constrained layout that runs only when asked (:attr:`pending`, set by ``Widget.relayout``), not on
+    every draw.
 
     Laying out measures every tick label: it is the most expensive part of a draw, and the layout only
     changes with titles, fonts or the view.
     """
 
-    def __init__(self, widget):
+    def __init__(self):
         super().__init__(h_pad=0.05, w_pad=0.05)
-        self._widget = weakref.ref(widget)
+        self.pending = True
 
     def execute(self, fig):
-        w = self._widget()
-        if w is None or w._needs_layout:
+        if self.pending:
             super().execute(fig)
-            if w is not None:
-                w._needs_layout = False
+            self.pending = False
 
 
-# ---------------------------------------------------------------------------------------------------------
-# The base class
-# ---------------------------------------------------------------------------------------------------------
 class Widget:
     """Base class: owns ``fig``, ``controls``, ``output`` (errors), ``status`` and the displayed layout.
 
@@ -213,9 +97,11 @@ class Widget:
             raise ValueError(f"figsize must be positive and at most 30 inches per side, got {figsize!r}")
         if live not in (None, True, False):
             raise TypeError(f"live must be None, True or False, got {live!r}")
-        self.live = ipympl_active() if live is None else (bool(live) and ipympl_active())
-        self.fig = self._new_figure((w_in, h_in))
-        self.fig.set_layout_engine(_OnDemandLayout(self))
+        self.live = figures.ipympl_active() if live is None else (bool(live) and figures.ipympl_active())
+        # Static images: a figure outside pyplot, so no backend ever shows it a second time.
+        self.fig = figures.live_figure((w_in, h_in)) if self.live else figures.new_figure((w_in, h_in), layout=None)
+        self._layout_engine = _OnDemandLayout()
+        self.fig.set_layout_engine(self._layout_engine)
         self.controls: dict[str, ipywidgets.Widget] = {}
         self.output = ipywidgets.Output(layout=ipywidgets.Layout(max_height="160px", overflow="auto"))
         self.status = ipywidgets.HTML(value="")
@@ -231,42 +117,20 @@ class Widget:
         self._stale = True
         self._hold = 0
         self._pending_full = False
-        self._needs_layout = True
         self._layout = None
         self._css = None
         self._image = None
-        self._style_scale = PRESENTER_FONT_SCALE if _STATE["presenter"] else 1.0
-        self._presenter = _STATE["presenter"]
+        self._presenter = style.is_presenter()
+        self._style_scale = style.PRESENTER_FONT_SCALE if self._presenter else 1.0
         if not self.live:
             self._image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width=f"{w_in * 100:.0f}px"))
             self.notice.value = ("<i>Static images: the ipympl backend is not active, so the figure is redrawn "
                                  "as a picture after each change (run <code>%matplotlib widget</code> for a live "
                                  "figure you can click).</i>")
         self.fig.canvas.mpl_connect("draw_event", self._on_draw_event)
-        _REGISTRY.add(self)
+        presenter.track(self)
 
     # ---- figure --------------------------------------------------------------------------------------
-    def _new_figure(self, size):
-        if self.live:
-            import matplotlib.pyplot as plt
-
-            with plt.ioff():
-                fig = plt.figure(figsize=size)
-            canvas = fig.canvas
-            for attr, val in (("header_visible", False), ("footer_visible", False), ("resizable", False),
-                              ("toolbar_position", "left")):
-                try:
-                    setattr(canvas, attr, val)
-                except Exception:  # older ipympl: the layout still works without these cosmetics
-                    pass
-            return fig
-        # Static images: a figure outside pyplot, so no backend ever shows it a second time.
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        fig = Figure(figsize=size)
-        FigureCanvasAgg(fig)
-        return fig
-
     def animate(self, *artists):
         """Mark artists that change on every frame: they are blitted over a cached background."""
         for a in artists:
@@ -302,7 +166,8 @@ class Widget:
         """Show the current artists: blit the animated ones, or a full draw when ``full`` or none is cached.
 
         Nothing is drawn for a static-image widget that is not on screen yet (tests stay fast); it is drawn
-        when shown.
+        when shown. A live widget whose front end is not ready only keeps its artists up to date
+        (:func:`widgets.figures.front_end_pending`).
         """
         self._stale = True
         self._pending_full = self._pending_full or full
@@ -310,8 +175,8 @@ class Widget:
             return
         if not self.live and not self._displayed:
             return
-        if self.live and self._front_end_pending():
-            return  # drawn when the front end asks for its first frame (see _front_end_pending)
+        if self.live and figures.front_end_pending(self.fig.canvas):
+            return  # drawn when the front end asks for its first frame
         self._render(self._pending_full)
         if not self.live:
             self._publish_static()
@@ -322,14 +187,12 @@ class Widget:
         The layout is computed on demand rather than on every draw: it measures every tick label and is
         the most expensive part of a draw.
         """
-        self._needs_layout = True
+        self._layout_engine.pending = True
         self._pending_full = True
 
     def _render(self, full: bool):
         canvas = self.fig.canvas
-        if self._needs_layout:
-            full = True
-        if full or self._background is None:
+        if full or self._background is None or self._layout_engine.pending:
             canvas.draw()  # draw_event caches the background and draws the animated artists
         else:
             canvas.restore_region(self._background)
@@ -340,22 +203,11 @@ class Widget:
 
     def _publish_static(self):
         """Static-image mode: send the freshly drawn frame to the ``ipywidgets.Image``."""
-        self._image.value = self._encode_buffer()
-
-    def _encode_buffer(self, compress_level: int = 1) -> bytes:
-        """The Agg buffer as PNG bytes (RGB; fast compression: the image travels to a local browser)."""
-        from PIL import Image
-
-        rgba = np.asarray(self.fig.canvas.buffer_rgba())
-        with io.BytesIO() as buf:
-            Image.fromarray(rgba[..., :3]).save(buf, format="png", compress_level=compress_level)
-            return buf.getvalue()
+        self._image.value = figures.rgb_png(self.fig.canvas)
 
     def to_png(self, dpi: float | None = None) -> bytes:
         """The current figure as PNG bytes (everything drawn, animated artists included)."""
-        with io.BytesIO() as buf:
-            self.fig.savefig(buf, format="png", dpi=dpi or self.fig.dpi, facecolor="white")
-            return buf.getvalue()
+        return figures.png_bytes(self.fig, dpi)
 
     def static(self, dpi: float | None = None, **control_values):
         """A PNG ``IPython.display.Image`` of the figure, for PDF and website readers.
@@ -395,8 +247,11 @@ class Widget:
         self._error_source = where or None
         self.output.outputs = ({"output_type": "stream", "name": "stderr", "text": msg + "\n"},)
 
-    def clear_error(self):
-        """Remove the shown error message (kept in :attr:`errors`)."""
+    def clear_error(self, where: str | None = None):
+        """Remove the shown error message (kept in :attr:`errors`); with ``where``, only if that callback
+        raised it."""
+        if where is not None and self._error_source != where:
+            return
         self._error_source = None
         self.output.outputs = ()
 
@@ -408,8 +263,6 @@ class Widget:
 
     def set_status(self, *lines: str, colors_: list | None = None):
         """Show one status line per argument (``'Adam: converged at step 41'``) in the HTML status widget."""
-        import html
-
         self._status_lines = [str(s) for s in lines]
         self._status_colors = colors_
         size = "1.35em" if self._presenter else "1em"
@@ -446,46 +299,19 @@ class Widget:
             if not self.live:
                 children.append(self.notice)
             # The presenter rule travels with the widget (a <style> applies wherever it sits in the page).
-            self._css = ipywidgets.HTML(_PRESENTER_CSS, layout=ipywidgets.Layout(display="none"))
+            self._css = ipywidgets.HTML(presenter.PRESENTER_CSS, layout=ipywidgets.Layout(display="none"))
             children.append(self._css)
             self._layout = ipywidgets.VBox(children)
             self._layout.add_class("lecture-widget")
             if self._presenter:
-                self._layout.add_class(PRESENTER_CLASS)
+                self._layout.add_class(presenter.PRESENTER_CLASS)
         return self._layout
-
-    def _front_end_pending(self) -> bool:
-        """True while ipympl's front end has not said it is ready (before the view exists, or during Run All).
-
-        A draw in that state makes ipympl 0.10 sync the frame as a PNG *without* its ``data:`` prefix in
-        ``_data_url``; JupyterLab then logs "Error setting state ... broken" and shows a blank 0 x 0 figure.
-        So live widgets only update their artists then; once ready, the front end asks for a frame, and
-        that draw shows the current state. Without a front end (nbval, nbconvert) this stays True, and
-        code-driven changes cost no drawing at all.
-        """
-        return bool(getattr(self.fig.canvas, "syncing_data_url", False))
-
-    def _send_first_frame(self):
-        """Give ipympl's view a correct first picture and size before its front end is ready.
-
-        What ipympl's own ``Canvas._repr_mimebundle_`` does when a figure is displayed alone; a canvas shown
-        inside a ``VBox`` never gets that call, so without this its view starts at 0 x 0 with no image.
-        ``savefig`` draws through Agg directly: nothing is sent as a broken binary frame.
-        """
-        import base64
-
-        canvas = self.fig.canvas
-        png = self.to_png(dpi=self.fig.dpi)
-        canvas._data_url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        ratio = getattr(canvas, "device_pixel_ratio", 1.0) or 1.0
-        w_in, h_in = self.fig.get_size_inches()
-        canvas._size = (w_in * self.fig.dpi / ratio, h_in * self.fig.dpi / ratio)
 
     def _prepare_display(self):
         self._displayed = True
-        if self.live and self._front_end_pending():
+        if self.live and figures.front_end_pending(self.fig.canvas):
             self._pending_full = True
-            self._send_first_frame()
+            figures.send_first_frame(self.fig)
             return
         if self._stale or self._background is None or not self.live:
             self._pending_full = True
@@ -507,7 +333,7 @@ class Widget:
 
     def close(self):
         """Close the figure and every control (frees the kernel-side widget models)."""
-        _REGISTRY.discard(self)
+        presenter.untrack(self)
         if self.live:
             import matplotlib.pyplot as plt
 
@@ -522,55 +348,17 @@ class Widget:
     def set_presenter(self, on: bool):
         """Restyle this widget's figure for a projector (``on``) or back; :func:`presenter_mode` calls it."""
         on = bool(on)
-        target = PRESENTER_FONT_SCALE if on else 1.0
-        ratio = target / self._style_scale
-        lratio = (PRESENTER_LINE_SCALE if on else 1.0) / (PRESENTER_LINE_SCALE if self._style_scale > 1 else 1.0)
-        cmap = _TO_PRESENTER if on else _FROM_PRESENTER
-        from matplotlib.collections import Collection
-        from matplotlib.lines import Line2D
-        from matplotlib.text import Text
-
-        if ratio != 1.0 or lratio != 1.0 or on != self._presenter:
-            for t in self.fig.findobj(Text):
-                t.set_fontsize(t.get_fontsize() * ratio)
-            for ax in self.fig.axes:
-                for axis in (ax.xaxis, ax.yaxis) + ((ax.zaxis,) if hasattr(ax, "zaxis") else ()):
-                    ticks = axis.get_major_ticks()
-                    if ticks:  # already scaled above; new ticks get the same size
-                        axis.set_tick_params(which="both", labelsize=ticks[0].label1.get_fontsize())
-                for line in ax.get_lines():
-                    line.set_linewidth(line.get_linewidth() * lratio)
-                    line.set_markersize(line.get_markersize() * math.sqrt(lratio))
-                    c = line.get_color()
-                    if isinstance(c, str) and c.lower() in cmap:
-                        line.set_color(cmap[c.lower()])
-                    mfc = line.get_markerfacecolor()
-                    if isinstance(mfc, str) and mfc.lower() in cmap:
-                        line.set_markerfacecolor(cmap[mfc.lower()])
-                    mec = line.get_markeredgecolor()
-                    if isinstance(mec, str) and mec.lower() in cmap:
-                        line.set_markeredgecolor(cmap[mec.lower()])
-                for coll in ax.collections:
-                    if isinstance(coll, Collection) and not hasattr(coll, "levels"):
-                        lw = coll.get_linewidths()
-                        if len(lw):
-                            coll.set_linewidths(np.asarray(lw) * lratio)
-            for legend in self.fig.findobj(matplotlib.legend.Legend):
-                for handle in getattr(legend, "legend_handles", []):
-                    if isinstance(handle, Line2D):
-                        handle.set_linewidth(handle.get_linewidth() * lratio)
-                        c = handle.get_color()
-                        if isinstance(c, str) and c.lower() in cmap:
-                            handle.set_color(cmap[c.lower()])
+        target = style.PRESENTER_FONT_SCALE if on else 1.0
+        font_ratio = target / self._style_scale
+        line_ratio = ((style.PRESENTER_LINE_SCALE if on else 1.0)
+                      / (style.PRESENTER_LINE_SCALE if self._style_scale > 1 else 1.0))
+        if font_ratio != 1.0 or line_ratio != 1.0 or on != self._presenter:
+            presenter.restyle_figure(self.fig, on, font_ratio, line_ratio)
         self._style_scale = target
         self._presenter = on
         if self._layout is not None:  # the controls: larger labels, readouts and handles
-            (self._layout.add_class if on else self._layout.remove_class)(PRESENTER_CLASS)
-        self._restyle(on)
+            (self._layout.add_class if on else self._layout.remove_class)(presenter.PRESENTER_CLASS)
         self.relayout()
         if self._status_lines:
             self.set_status(*self._status_lines, colors_=self._status_colors)
         self.redraw(full=True)
-
-    def _restyle(self, on: bool):
-        """Hook for subclasses: restyle what the generic pass cannot (colours kept elsewhere, markers)."""

@@ -1,5 +1,4 @@
-"""Figures for lectures 01 and 02: secant to tangent, directional derivatives, slices, tangent planes,
-gradient fields and computational graphs.
+"""Widgets of derivatives: secant to tangent (lecture 01) and directional derivatives (lecture 02).
 
 Two widgets (built on :class:`widgets.base.Widget`: artists made once and updated, errors shown in the widget):
 
@@ -10,8 +9,9 @@ Two widgets (built on :class:`widgets.base.Widget`: artists made once and update
   ``f(x, y) = cos(3x + 2y) + cos(2x + 4y) - 2 sin(x + y)``; see the slice ``f(p + t e)`` with its slope and
   ``D_e f = |grad f| cos(angle)`` against the angle.
 
-Static figure helpers: :func:`plot_partial_slices`, :func:`plot_tangent_plane`, :func:`plot_gradient_field`
-and :func:`draw_graph` (the graph of a :class:`lecture_utils.autodiff.Value`).
+The static figures of lecture 02 are in :mod:`widgets.surface_figures` (slices, tangent plane, gradient field)
+and :mod:`widgets.graph_figure` (a computational graph); the differences themselves in
+:mod:`lecture_utils.finite_differences`.
 
 Example::
 
@@ -24,42 +24,15 @@ import math
 
 import ipywidgets
 import numpy as np
-from matplotlib.figure import Figure
 
-from lecture_utils import autodiff, finite_differences, surfaces
+from lecture_utils import finite_differences, surfaces
 from lecture_utils._validate import check_array, check_choice, check_real
 
-from .base import Widget, callback, color, float_slider, log_slider
+from .base import Widget, callback
+from .controls import float_slider, log_slider
+from .style import color
 
-__all__ = ["SecantWidget", "DirectionalDerivativeWidget", "plot_partial_slices", "plot_tangent_plane",
-           "plot_gradient_field", "draw_graph", "graph_layout", "new_figure", "show_png"]
-
-
-def new_figure(figsize=(8.0, 4.0), *, layout: str | None = "constrained") -> Figure:
-    """A matplotlib Figure outside pyplot: whatever the backend (ipympl included) it never shows itself.
-
-    Pair it with :func:`show_png` for the static figures next to a widget (they survive PDF and website export).
-    Example: ``fig = new_figure((6, 3)); ax = fig.subplots(); ax.plot([0, 1]); show_png(fig)``
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = Figure(figsize=figsize, layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-_new_figure = new_figure
-
-
-def show_png(fig, dpi: float = 100):
-    """Display ``fig`` as a PNG image in the notebook (a static picture, not a live canvas)."""
-    import io
-
-    from IPython.display import Image, display
-
-    with io.BytesIO() as buf:
-        fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
-        display(Image(data=buf.getvalue()))
+__all__ = ["SecantWidget", "DirectionalDerivativeWidget"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -357,244 +330,3 @@ class DirectionalDerivativeWidget(Widget):
     def _controls_box(self):
         c = self.controls
         return ipywidgets.HBox([c["angle"], c["x"], c["y"]], layout=ipywidgets.Layout(flex_flow="row wrap"))
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Lecture 02: static figures of a 2D function
-# ---------------------------------------------------------------------------------------------------------
-def _linear_term(coef: float, var: str, at: float) -> str:
-    sign = "-" if coef < 0 else "+"
-    arg = var if at == 0 else f"({var} {'-' if at > 0 else '+'} {abs(at):g})"
-    return f" {sign} {abs(coef):.2f}{arg}"
-
-
-def plot_partial_slices(surface="lecture_2d", point=(0.0, 0.0), *, half_width: float = 1.5, fig=None):
-    """The surface in 3D cut by the planes ``y = p_y`` and ``x = p_x``, and the two slices as 1D curves with
-    their tangents, whose slopes are the partial derivatives (lecture 02).
-
-    Returns:
-        the figure; ``fig.slices`` holds ``{"x": (t, f(t, p_y)), "y": (t, f(p_x, t))}`` and ``fig.partials``
-        the analytic ``(df/dx, df/dy)`` at ``p``.
-    Example: ``fig = plot_partial_slices("lecture_2d", (0.0, 0.0))``
-    """
-    s = surfaces.as_surface(surface, dim=2)
-    p = check_array("point", point, ndim=1)
-    hw = check_real("half_width", half_width, low=0.0, low_open=True)
-    if fig is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        fig = Figure(figsize=(13.0, 4.2))
-        FigureCanvasAgg(fig)
-    gs = fig.add_gridspec(1, 3, width_ratios=[1.25, 1, 1], left=0.01, right=0.985, bottom=0.13, top=0.9,
-                          wspace=0.28)
-    ax3 = fig.add_subplot(gs[0], projection="3d")
-    axx = fig.add_subplot(gs[1])
-    axy = fig.add_subplot(gs[2])
-    X, Y, Z = s.grid(60, bounds=[(p[0] - hw, p[0] + hw), (p[1] - hw, p[1] + hw)])
-    ax3.plot_surface(X, Y, Z, cmap="viridis", alpha=0.5, linewidth=0, antialiased=True)
-    t = np.linspace(-hw, hw, 201)  # odd: p itself is a sample
-    fx = s.value(np.stack([p[0] + t, np.full_like(t, p[1])], axis=1))
-    fy = s.value(np.stack([np.full_like(t, p[0]), p[1] + t], axis=1))
-    ax3.plot(p[0] + t, np.full_like(t, p[1]), fx, color=color(1), lw=2.5, label=f"cut y = {p[1]:g}")
-    ax3.plot(np.full_like(t, p[0]), p[1] + t, fy, color=color(0), lw=2.5, label=f"cut x = {p[0]:g}")
-    ax3.scatter([p[0]], [p[1]], [s.value(p)], color="black", s=30)
-    ticks = np.linspace(-1, 1, 3) * round(hw)
-    ax3.set_xticks(p[0] + ticks)
-    ax3.set_yticks(p[1] + ticks)
-    ax3.set_xlabel("x")
-    ax3.set_ylabel("y")
-    ax3.set_zlabel("f(x, y)", labelpad=2)
-    ax3.set_title("two vertical cuts through p")
-    ax3.legend(loc="upper left", fontsize=8)
-    g = s.grad(p)
-    fp = float(s.value(p))
-    for ax, vals, slope, name, c in ((axx, fx, g[0], "x", color(1)), (axy, fy, g[1], "y", color(0))):
-        base = p[0] if name == "x" else p[1]
-        other = "y" if name == "x" else "x"
-        ax.plot(base + t, vals, color=c, lw=2.0, label=f"f with {other} fixed at {p[1] if name == 'x' else p[0]:g}")
-        near = np.array([-0.4, 0.4]) * hw
-        ax.plot(base + near, fp + slope * near, color="black", ls="--", lw=1.4,
-                label=rf"tangent, slope $\partial f/\partial {name}$ = {slope:.3f}")
-        ax.plot([base], [fp], "o", color="black")
-        ax.set_xlabel(name)
-        ax.set_ylabel(f"f(x, {p[1]:g})" if name == "x" else f"f({p[0]:g}, y)")
-        ax.set_title(f"slice along {name}: its slope is " + rf"$\partial f/\partial {name}$")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower left", fontsize=8)
-    fig.slices = {"x": (p[0] + t, fx), "y": (p[1] + t, fy)}
-    fig.partials = (float(g[0]), float(g[1]))
-    return fig
-
-
-def plot_tangent_plane(surface="lecture_2d", point=(0.0, 0.0), *, half_width: float = 1.0, fig=None):
-    """The surface near ``p`` in 3D with its tangent plane ``f(p) + grad f(p) . (q - p)`` (lecture 02).
-
-    Returns:
-        the figure; ``fig.plane`` holds the plane's ``(X, Y, Z)`` meshes.
-    Example: ``plot_tangent_plane("lecture_2d", (0.0, 0.0))``
-    """
-    s = surfaces.as_surface(surface, dim=2)
-    p = check_array("point", point, ndim=1)
-    hw = check_real("half_width", half_width, low=0.0, low_open=True)
-    fig = fig or _new_figure((6.0, 5.0))
-    ax = fig.add_subplot(1, 1, 1, projection="3d")
-    X, Y, Z = s.grid(50, bounds=[(p[0] - hw, p[0] + hw), (p[1] - hw, p[1] + hw)])
-    ax.plot_surface(X, Y, Z, cmap="viridis", alpha=0.6, linewidth=0)
-    g = s.grad(p)
-    fp = float(s.value(p))
-    PX, PY = np.meshgrid(np.linspace(p[0] - 0.6 * hw, p[0] + 0.6 * hw, 11),
-                         np.linspace(p[1] - 0.6 * hw, p[1] + 0.6 * hw, 11))
-    PZ = fp + g[0] * (PX - p[0]) + g[1] * (PY - p[1])
-    ax.plot_surface(PX, PY, PZ, color=color(1), alpha=0.45, linewidth=0)
-    ax.plot_wireframe(PX, PY, PZ, color=color(1), linewidth=0.6, rstride=2, cstride=2)
-    ax.scatter([p[0]], [p[1]], [fp], color="black", s=40, depthshade=False)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_zlabel("f(x, y)")
-    ax.set_title(f"tangent plane at p = ({p[0]:g}, {p[1]:g}):\n"
-                 f"z = {fp:.2f}{_linear_term(g[0], 'x', p[0])}{_linear_term(g[1], 'y', p[1])}", fontsize=10)
-    fig.plane = (PX, PY, PZ)
-    return fig
-
-
-def plot_gradient_field(surface="lecture_2d", *, num_arrows: int = 17, ax=None, levels: int = 16):
-    """Contour lines of ``f`` with the gradient's direction on a grid (arrows of one length) (lecture 02).
-
-    Returns:
-        the axes; ``ax.field`` holds ``(points (k, 2), grads (k, 2))``.
-    Example: ``plot_gradient_field("lecture_2d")``
-    """
-    s = surfaces.as_surface(surface, dim=2)
-    if ax is None:
-        ax = _new_figure((6.2, 5.4)).add_subplot(1, 1, 1)
-    X, Y, Z = s.grid(200)
-    cs = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=1.1)
-    ax.figure.colorbar(cs, ax=ax, label="f(x, y) on the contour lines")
-    (x0, x1), (y0, y1) = s.bounds
-    gx, gy = np.meshgrid(np.linspace(x0, x1, num_arrows), np.linspace(y0, y1, num_arrows))
-    pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-    G = s.grad(pts)
-    n = np.linalg.norm(G, axis=1, keepdims=True)
-    U = np.divide(G, n, out=np.zeros_like(G), where=n > 1e-12)
-    ax.quiver(pts[:, 0], pts[:, 1], U[:, 0], U[:, 1], color="black", angles="xy", scale_units="xy",
-              scale=num_arrows / (0.7 * (x1 - x0)), width=0.0045, pivot="middle")
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(r"direction of $\nabla f$ (arrows, all one length)" "\nacross the contour lines of $f$",
-                 fontsize=10)
-    ax.field = (pts, G)
-    return ax
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Lecture 02: drawing a computational graph
-# ---------------------------------------------------------------------------------------------------------
-def graph_layout(g: autodiff.Graph, sweeps: int = 8) -> dict:
-    """Positions ``{node id: (column, row)}`` for drawing a graph left to right.
-
-    An operation's column is its level; an input sits one column before its first consumer (so a weight of
-    the last layer appears next to the layer that uses it). Rows order each column by the mean row of the
-    neighbours (a few barycentre sweeps, which removes most edge crossings).
-    """
-    parents: dict = {n["id"]: [] for n in g.nodes}
-    children: dict = {n["id"]: [] for n in g.nodes}
-    for a, b in g.edges:
-        parents[b].append(a)
-        children[a].append(b)
-    level = {n["id"]: n["level"] for n in g.nodes}
-    column = {}
-    for n in g.nodes:
-        nid = n["id"]
-        column[nid] = (min(level[c] for c in children[nid]) - 1) if (n["op"] == "" and children[nid]) else level[nid]
-    columns: dict = {}
-    for n in g.nodes:
-        columns.setdefault(column[n["id"]], []).append(n["id"])
-    height = max(len(v) for v in columns.values())
-    row = {}
-    for ids in columns.values():
-        for i, nid in enumerate(ids):
-            row[nid] = (i - (len(ids) - 1) / 2) * (height / len(ids))
-    order = sorted(columns)
-    for sweep in range(sweeps):
-        forward = sweep % 2 == 0
-        for c in (order if forward else order[::-1]):
-            ids = columns[c]
-            key = {}
-            for nid in ids:
-                nbrs = (parents[nid] if forward else children[nid]) or parents[nid] + children[nid]
-                key[nid] = float(np.mean([row[m] for m in nbrs])) if nbrs else row[nid]
-            ids.sort(key=lambda nid: key[nid])
-            spacing = height / len(ids)
-            for i, nid in enumerate(ids):
-                row[nid] = (i - (len(ids) - 1) / 2) * spacing
-    return {nid: (float(column[nid]), float(row[nid])) for nid in column}
-
-
-_OP_NAMES = {"*": "\u00d7", "neg": "negate"}
-
-
-def _num(v: float, digits: int = 4) -> str:
-    return f"{v + 0.0:.{digits}g}"  # + 0.0 shows -0.0 as 0
-
-
-def draw_graph(root, ax=None, *, show_grad: bool = True, figsize=None, fontsize: float = 8.0, digits: int = 4):
-    """Draw the computational graph of an autodiff :class:`~lecture_utils.autodiff.Value` (lecture 02).
-
-    Each node is a box with its name and operation, its value and, after ``backward()``, its gradient
-    ``dL/dnode``; arrows go from the inputs of an operation to its output, left to right. Inputs are blue,
-    constants grey, results of operations orange.
-
-    Args:
-        root: a ``Value`` (its graph is taken) or an :class:`lecture_utils.autodiff.Graph`.
-        ax: axes to draw on (default: a new figure sized to the graph).
-        show_grad: add the gradient line to each box.
-        figsize: default about 1.3 inches per column and 0.7 per row; fontsize: box text size;
-        digits: significant digits of values and gradients.
-    Returns:
-        the axes; ``ax.graph`` is the :class:`~lecture_utils.autodiff.Graph` drawn, ``ax.node_texts`` maps
-        node id to the text in its box and ``ax.positions`` node id to its ``(column, row)``.
-    Example: ``loss.backward(); draw_graph(loss)``
-    """
-    g = autodiff.graph(root) if isinstance(root, autodiff.Value) else root
-    if not isinstance(g, autodiff.Graph):
-        raise TypeError(f"root must be an autodiff Value or Graph, got {type(root).__name__}")
-    pos = graph_layout(g)
-    cols = sorted({c for c, _ in pos.values()})
-    height = max(sum(1 for c, _ in pos.values() if c == col) for col in cols)
-    if ax is None:
-        size = figsize or (max(6.0, 1.3 * len(cols)), max(2.2, 0.7 * height + 0.6))
-        ax = _new_figure(size).add_subplot(1, 1, 1)
-    texts, artists = {}, {}
-    for n in g.nodes:
-        if n["op"] == "":
-            head = n["label"] or "constant"
-        else:
-            op = _OP_NAMES.get(n["op"], n["op"])
-            head = f"{n['label']} = {op}" if n["label"] else op
-        lines = [head, f"value {_num(n['data'], digits)}"]
-        if show_grad:
-            lines.append(f"grad  {_num(n['grad'], digits)}")
-        texts[n["id"]] = "\n".join(lines)
-    for n in g.nodes:
-        x, y = pos[n["id"]]
-        leaf = n["op"] == ""
-        face = "#EEEEEE" if (leaf and not n["label"]) else ("#D6E9F8" if leaf else "#FFEBCC")
-        artists[n["id"]] = ax.text(x, y, texts[n["id"]], ha="center", va="center", fontsize=fontsize,
-                                   family="monospace", zorder=3,
-                                   bbox=dict(boxstyle="round,pad=0.35", fc=face, ec="0.35", lw=0.8))
-    for a, b in g.edges:
-        # anchored to the two text boxes: the arrow leaves a's right edge and enters b's left edge
-        ax.annotate("", xy=(0.0, 0.5), xycoords=artists[b], xytext=(1.0, 0.5), textcoords=artists[a],
-                    arrowprops=dict(arrowstyle="-|>", color="0.4", lw=0.9, shrinkA=5, shrinkB=5,
-                                    mutation_scale=9), zorder=2)
-    rows = [r for _, r in pos.values()]
-    ax.set_xlim(cols[0] - 0.6, cols[-1] + 0.6)
-    ax.set_ylim(min(rows) - 0.8, max(rows) + 0.8)
-    ax.axis("off")
-    ax.graph = g
-    ax.node_texts = texts
-    ax.positions = pos
-    return ax

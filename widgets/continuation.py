@@ -23,7 +23,9 @@ import numpy as np
 from lecture_utils import continuation as cont
 from lecture_utils._validate import check_int, check_real
 
-from .base import Widget, callback, color, float_slider
+from .base import Widget, callback
+from .controls import float_slider
+from .style import color
 
 __all__ = ["ContinuationWidget"]
 

@@ -33,7 +33,9 @@ from lecture_utils import set_seed
 from lecture_utils._validate import check_int
 from lecture_utils.training import train
 
-from .base import Widget, callback, color, int_slider
+from .base import Widget, callback
+from .controls import int_slider
+from .style import color
 
 __all__ = ["TrainingDashboard", "plain_log_ticks"]
 

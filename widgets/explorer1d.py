@@ -18,26 +18,16 @@ import numpy as np
 from lecture_utils import surfaces
 from lecture_utils._validate import check_real
 
-from ._common import TrajectoryWidget, nice_limits, parse_optimizers, per_optimizer, surface_title
-from .base import callback, color, float_slider
+from .axes import nice_limits, surface_title
+from .base import callback
+from .controls import float_slider
+from .defaults import explorer1d_defaults
+from .function_menu import function_choices, function_dropdown, resolve_choice
+from .optimizer_specs import parse_optimizers, per_optimizer, suffix
+from .style import color
+from .trajectory import TrajectoryWidget
 
 __all__ = ["Explorer1D"]
-
-#: First-impression settings per registered 1D surface: (lr, x0, num_steps).
-DEFAULTS_1D = {
-    "sin_parabola": (0.01, -2.0, 60),
-    "x_plus_sin": (0.1, 2.5, 100),
-    "multi_minima": (0.05, 3.2, 80),
-}
-
-
-def _generic_defaults(s: surfaces.Surface):
-    """lr = 0.5 / max |f''| on the box, x0 one fifth into the box, 100 steps."""
-    lo, hi = s.bounds[0]
-    xs = np.linspace(lo, hi, 401)
-    h = np.abs(np.asarray(s.hessian(xs), dtype=float))
-    L = float(np.nanmax(h[np.isfinite(h)])) if np.isfinite(h).any() else 1.0
-    return (min(max(0.5 / max(L, 1e-12), 1e-4), 1.0), lo + 0.2 * (hi - lo), 100)
 
 
 class Explorer1D(TrajectoryWidget):
@@ -73,8 +63,8 @@ class Explorer1D(TrajectoryWidget):
         if not isinstance(maximize, (bool, np.bool_)):
             raise TypeError(f"maximize must be True or False, got {maximize!r}")
         self.maximize = bool(maximize)
-        self._choices = self._function_choices(functions, s)
-        d_lr, d_x0, d_steps = self._defaults(s)
+        self._choices = function_choices(functions, s, dim=1)
+        d_lr, d_x0, d_steps = explorer1d_defaults(s)
         lrs = per_optimizer("lr", lr, len(specs), lambda i: specs[i].lr if specs[i].explicit_lr else d_lr)
         momenta = per_optimizer("momentum", momentum, len(specs), lambda i: None)
         x0 = d_x0 if x0 is None else check_real("x0", x0)
@@ -82,9 +72,7 @@ class Explorer1D(TrajectoryWidget):
         self._init_runs(specs, lrs, momenta, d_steps if num_steps is None else num_steps, tol)
         self.controls["x0"] = float_slider("x0", 0.0, -1.0, 1.0, 0.01, continuous_update=self.live)
         if self._choices is not None:
-            self.controls["function"] = ipywidgets.Dropdown(
-                options=[(label, i) for i, (label, _) in enumerate(self._choices)], value=self._choice_index(s),
-                description="function", style={"description_width": "initial"})
+            self.controls["function"] = function_dropdown(self._choices, s)
         self._build_axes()
         self._set_surface(s, x0)
         self._connect_runs()
@@ -94,38 +82,6 @@ class Explorer1D(TrajectoryWidget):
         self._refresh(full=True)
 
     # ---- set-up ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _function_choices(functions, s):
-        if functions is False:
-            return None
-        if functions is None:
-            items = surfaces.names(dim=1)
-            choices = [(n, n) for n in items]
-            if s.name not in items:
-                choices.append((s.name, s))
-            return choices
-        if isinstance(functions, (str, surfaces.Surface)):
-            functions = [functions]
-        choices = []
-        for f in functions:
-            sf = surfaces.as_surface(f, dim=1, name="functions")
-            choices.append((sf.name, f if isinstance(f, str) else sf))
-        if not choices:
-            raise ValueError("functions must hold at least one 1D surface name or Surface, or be None/False")
-        if s.name not in [c[0] for c in choices]:
-            choices.insert(0, (s.name, s))
-        return choices
-
-    def _choice_index(self, s):
-        for i, (label, _) in enumerate(self._choices):
-            if label == s.name:
-                return i
-        return 0
-
-    @staticmethod
-    def _defaults(s):
-        return DEFAULTS_1D.get(s.name) if s.name in DEFAULTS_1D else _generic_defaults(s)
-
     def _build_axes(self):
         gs = self.fig.add_gridspec(1, 2, width_ratios=[1.35, 1.0])
         self.ax = self.fig.add_subplot(gs[0, 0])
@@ -161,7 +117,7 @@ class Explorer1D(TrajectoryWidget):
         self._run_surface = s.negated() if self.maximize else s
         lo, hi = s.bounds[0]
         if x0 is None:
-            x0 = self._defaults(s)[1]
+            x0 = explorer1d_defaults(s)[1]
         if not (lo <= x0 <= hi):  # a start outside the box widens the box
             span = hi - lo
             lo, hi = min(lo, x0 - 0.05 * span), max(hi, x0 + 0.05 * span)
@@ -274,13 +230,12 @@ class Explorer1D(TrajectoryWidget):
     # ---- callbacks -------------------------------------------------------------------------------------
     @callback
     def _on_function(self, change):
-        label, item = self._choices[change["new"]]
-        s = surfaces.get(item) if isinstance(item, str) else item
-        d_lr, d_x0, _ = self._defaults(s)
+        s = resolve_choice(self._choices, change["new"])
+        d_lr, d_x0, _ = explorer1d_defaults(s)
         with self.hold_redraw():
             self._set_surface(s)  # sets x0 (its observer recomputes inside the hold)
             for i in range(len(self.specs)):
-                self.controls["lr" + ("" if i == 0 else f"_{i}")].value = d_lr
+                self.controls["lr" + suffix(i)].value = d_lr
             self._refresh(full=True)
 
     def _extra_rows(self):

@@ -16,91 +16,24 @@ import math
 import ipywidgets
 import numpy as np
 
-from lecture_utils import custom_surfaces, surfaces
+from lecture_utils import custom_surfaces, optimality_gap, surfaces
 from lecture_utils._validate import check_int, check_real
 
-from ._common import (TrajectoryWidget, nice_limits, parse_optimizers, per_optimizer,
-                      reference_value, suffix, surface_title)
-from .base import callback, color, float_slider, log_slider
+from .axes import nice_limits, surface_title
+from .base import callback
+from .contours import contour_levels
+from .controls import float_slider, log_slider
+from .defaults import explorer2d_defaults
+from .function_menu import function_choices, function_dropdown, resolve_choice
+from .optimizer_specs import parse_optimizers, per_optimizer, suffix
+from .style import color
+from .trajectory import TrajectoryWidget
+from .view3d import SurfaceView3D
 
-__all__ = ["Explorer2D", "DEFAULTS_2D", "default_settings"]
-
-#: First-impression settings per registered 2D surface: start point, number of steps and a learning rate
-#: per optimizer kind (chosen so each optimizer moves visibly and none diverges from that start).
-DEFAULTS_2D = {
-    "rosenbrock": ((-1.5, 2.0), 500, {"sgd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 0.1,
-                                       "adamw": 0.1, "rmsprop": 0.01, "adagrad": 0.5}),
-    "beale": ((0.5, -1.5), 300, {"sgd": 5e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 0.1,
-                                 "adamw": 0.1, "rmsprop": 0.01, "adagrad": 0.3}),
-    "himmelblau": ((0.0, 0.0), 200, {"sgd": 0.01, "momentum": 4e-3, "nesterov": 4e-3, "adam": 0.2,
-                                     "adamw": 0.2, "rmsprop": 0.05, "adagrad": 0.5}),
-    "quadratic": ((-2.5, 1.5), 200, {"sgd": 0.1, "momentum": 0.03, "nesterov": 0.03, "adam": 0.1,
-                                     "adamw": 0.1, "rmsprop": 0.02, "adagrad": 0.5}),
-    "saddle": ((-1.8, 0.02), 60, {"sgd": 0.05, "momentum": 0.01, "nesterov": 0.01, "adam": 0.05,
-                                  "adamw": 0.05, "rmsprop": 0.02, "adagrad": 0.3}),
-    "monkey_saddle": ((1.2, 0.05), 100, {"sgd": 0.01, "momentum": 3e-3, "nesterov": 3e-3, "adam": 0.02,
-                                         "adamw": 0.02, "rmsprop": 0.01, "adagrad": 0.1}),
-    "plateau": ((3.0, 2.5), 300, {"sgd": 1.0, "momentum": 0.5, "nesterov": 0.5, "adam": 0.1,
-                                  "adamw": 0.1, "rmsprop": 0.05, "adagrad": 1.0}),
-    "cliff": ((-2.0, 1.5), 200, {"sgd": 0.1, "momentum": 0.03, "nesterov": 0.03, "adam": 0.2,
-                                 "adamw": 0.2, "rmsprop": 0.05, "adagrad": 0.5}),
-    "lecture_2d": ((0.5, -0.5), 150, {"sgd": 0.02, "momentum": 0.01, "nesterov": 0.01, "adam": 0.05,
-                                      "adamw": 0.05, "rmsprop": 0.02, "adagrad": 0.3}),
-    "six_hump_camel": ((-1.0, 0.8), 200, {"sgd": 0.02, "momentum": 0.01, "nesterov": 0.01, "adam": 0.05,
-                                          "adamw": 0.05, "rmsprop": 0.02, "adagrad": 0.3}),
-    "rastrigin": ((2.3, 2.7), 200, {"sgd": 2e-3, "momentum": 1e-3, "nesterov": 1e-3, "adam": 0.05,
-                                    "adamw": 0.05, "rmsprop": 0.01, "adagrad": 0.3}),
-}
+__all__ = ["Explorer2D"]
 
 
-def _spec_kind(spec) -> str:
-    if spec.cls.__name__ == "SGD":
-        return "nesterov" if spec.nesterov else ("momentum" if spec.hp.get("momentum") else "sgd")
-    return spec.cls.__name__.lower()
-
-
-def _hessian_scale(s: surfaces.Surface, X, Y) -> float:
-    """Largest |Hessian eigenvalue| on a coarse grid: 1 / it is a safe gradient-descent rate."""
-    pts = np.stack([X[::8, ::8].ravel(), Y[::8, ::8].ravel()], axis=1)
-    with np.errstate(all="ignore"):
-        H = np.asarray(s.hessian(pts), dtype=float)
-    ok = np.all(np.isfinite(H), axis=(1, 2))
-    if not ok.any():
-        return 1.0
-    return float(np.abs(np.linalg.eigvalsh(H[ok])).max()) or 1.0
-
-
-def default_settings(s: surfaces.Surface, specs):
-    """First-impression ``(x0, num_steps, [lr per optimizer])`` on ``s``: the table, else from the Hessian scale.
-
-    Example: ``default_settings(surfaces.get("rosenbrock"), parse_optimizers(["sgd", "adam"]))``
-    """
-    registered = s.name in DEFAULTS_2D and (s.name != "quadratic" or "kappa" in s.params)  # not from_quadratic
-    if registered:
-        x0, steps, table = DEFAULTS_2D[s.name]
-        if s.name == "quadratic":  # the bowl's steepness depends on kappa: 1 / kappa is always safe
-            kappa = float(s.params.get("kappa", 10.0))
-            base = 1.0 / kappa
-            table = dict(table, sgd=base, momentum=0.3 * base, nesterov=0.3 * base)
-        return np.array(x0, dtype=float), steps, [table.get(_spec_kind(sp), 0.01) for sp in specs]
-    (xlo, xhi), (ylo, yhi) = s.bounds
-    X, Y = np.meshgrid(np.linspace(xlo, xhi, 41), np.linspace(ylo, yhi, 41))
-    L = _hessian_scale(s, X, Y)
-    x0 = np.array([xlo + 0.2 * (xhi - xlo), ylo + 0.75 * (yhi - ylo)])
-    span = max(xhi - xlo, yhi - ylo)
-    lrs = []
-    for sp in specs:
-        kind = _spec_kind(sp)
-        if kind in ("sgd",):
-            lrs.append(0.9 / L)
-        elif kind in ("momentum", "nesterov"):
-            lrs.append(0.3 / L)
-        else:  # adaptive methods move about lr per step per coordinate
-            lrs.append(span / 150 if kind != "adagrad" else span / 10)
-    return x0, 200, [min(max(v, 1.1e-5), 9.0) for v in lrs]
-
-
-class Explorer2D(TrajectoryWidget):
+class Explorer2D(SurfaceView3D, TrajectoryWidget):
     """Optimizers on a 2D surface: contour view (3D on a toggle) with each path, and value against step.
 
     Args:
@@ -143,10 +76,10 @@ class Explorer2D(TrajectoryWidget):
         self.grid_n = check_int("grid", grid, low=20, high=400)
         clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_open=True, allow_none=True)
         self._formula_bounds = surfaces.check_bounds(formula_bounds, 2, "formula_bounds")
-        self._choices = self._function_choices(functions, s)
+        self._choices = function_choices(functions, s, dim=2)
         if x0 is not None:
             x0 = self._check_x0(x0)
-        d_x0, d_steps, d_lrs = self._defaults(s, specs)
+        d_x0, d_steps, d_lrs = explorer2d_defaults(s, [sp.kind for sp in specs])
         lrs = per_optimizer("lr", lr, len(specs), lambda i: specs[i].lr if specs[i].explicit_lr else d_lrs[i])
         momenta = per_optimizer("momentum", momentum, len(specs), lambda i: None)
         super().__init__(figsize=figsize, live=live)
@@ -158,21 +91,16 @@ class Explorer2D(TrajectoryWidget):
                                                           tooltip="switch between contour and 3D surface",
                                                           layout=ipywidgets.Layout(width="90px"))
         if self._choices is not None:
-            self.controls["function"] = ipywidgets.Dropdown(
-                options=[(label, i) for i, (label, _) in enumerate(self._choices)],
-                value=self._choice_index(s), description="function",
-                style={"description_width": "initial"}, layout=ipywidgets.Layout(width="230px"))
+            self.controls["function"] = function_dropdown(self._choices, s, width="230px")
         if formula:
             self.controls["formula"] = ipywidgets.Text(
                 value="", placeholder="type f(x, y), e.g. x**2 + 5*y**2, then Enter", description="formula",
                 continuous_update=False, style={"description_width": "initial"},
                 layout=ipywidgets.Layout(width="380px"))
-        self.clipping = bool(clipping)
         if clipping:
             self.controls["clip"] = ipywidgets.Checkbox(value=clip_norm is not None, description="clip gradient norm",
                                                         indent=False, layout=ipywidgets.Layout(width="150px"))
             self.controls["clip_norm"] = log_slider("clip_norm", clip_norm or 1.0, 1e-2, 1e2, continuous_update=cu)
-        self.ax3d = None
         self._build_axes()
         self._set_surface(s, x0)
         self._connect_runs()
@@ -200,34 +128,9 @@ class Explorer2D(TrajectoryWidget):
             raise ValueError(f"x0 must be a finite pair (x, y), got {x0!r}")
         return p
 
-    @staticmethod
-    def _function_choices(functions, s):
-        if functions is False:
-            return None
-        if functions is None:
-            items = surfaces.names(dim=2)
-            choices = [(n, n) for n in items]
-            if s.name not in items:
-                choices.append((s.name, s))
-            return choices
-        if isinstance(functions, (str, surfaces.Surface)):
-            functions = [functions]
-        choices = [(surfaces.as_surface(f, dim=2, name="functions").name, f) for f in functions]
-        if not choices:
-            raise ValueError("functions must hold at least one 2D surface name or Surface, or be None/False")
-        if s.name not in [c[0] for c in choices]:
-            choices.insert(0, (s.name, s))
-        return choices
-
-    def _choice_index(self, s):
-        for i, (label, _) in enumerate(self._choices):
-            if label == s.name:
-                return i
-        return 0
-
-    def _defaults(self, s, specs=None):
-        """(x0, num_steps, [lr per optimizer]) for surface ``s`` (see :func:`default_settings`)."""
-        return default_settings(s, specs if specs is not None else self.specs)
+    def _defaults(self, s):
+        """(x0, num_steps, [lr per optimizer]) on surface ``s`` (see :func:`widgets.defaults.explorer2d_defaults`)."""
+        return explorer2d_defaults(s, [sp.kind for sp in self.specs])
 
     def _build_axes(self):
         self._gs = self.fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0])
@@ -282,12 +185,12 @@ class Explorer2D(TrajectoryWidget):
         self.box = box
         self.surface = s
         self._run_surface = s
-        self._grid = (X, Y, Z)
-        self.f_ref, interior = reference_value(s, Z, pts)
+        self.grid_values = (X, Y, Z)
+        self.f_ref, interior = optimality_gap.reference_value(s, Z, pts)
         self.log_gap = bool(interior and np.nanmin(Z) >= self.f_ref - 1e-9 * (1 + abs(self.f_ref)))
         for cs in self.contour_sets:
             cs.remove()
-        levels = self._levels(Z)
+        levels = contour_levels(Z, 22, spacing="quantile")
         Zf = np.where(np.isfinite(Z), Z, np.nanmax(Z[np.isfinite(Z)]))
         self.contour_sets = [
             self.ax.contourf(X, Y, Zf, levels=levels, cmap="viridis", alpha=0.45, extend="both", zorder=1),
@@ -297,9 +200,8 @@ class Explorer2D(TrajectoryWidget):
         self.ax.set_ylim(ylo, yhi)
         self.ax.set_title(surface_title(s))
         self.relayout()
-        pts_known = self._known_points(s)
-        self.critical_markers.set_data(pts_known[:, 0], pts_known[:, 1]) if len(pts_known) else \
-            self.critical_markers.set_data([], [])
+        minima = np.array([p for p, kind in s.known_points if kind == "minimum"], dtype=float).reshape(-1, 2)
+        self.critical_markers.set_data(minima[:, 0], minima[:, 1])
         if self.log_gap:
             self.ax_value.set_yscale("log")
             self.ax_value.set_ylabel(r"$f(x_t) - f^*$ (log scale)")
@@ -317,26 +219,6 @@ class Explorer2D(TrajectoryWidget):
         if self.ax3d is not None:
             self._draw_surface3d()
 
-    @staticmethod
-    def _levels(Z):
-        """Contour levels at quantiles of the grid values: every band covers a similar area, whatever the range."""
-        z = Z[np.isfinite(Z)]
-        q = np.quantile(z, np.linspace(0.0, 0.97, 22) ** 1.5)
-        levels = np.unique(q)
-        if levels.size < 3:
-            lo, hi = float(z.min()), float(z.max())
-            levels = np.linspace(lo, hi if hi > lo else lo + 1.0, 10)
-        return levels
-
-    @staticmethod
-    def _known_points(s):
-        crit = getattr(s, "_critical", None)
-        if crit is not None:
-            pts = [c.point for c in crit if c.kind == "minimum"]
-        else:
-            pts = [p for p, kind in getattr(s, "_known", []) if kind == "minimum"]
-        return np.array(pts, dtype=float).reshape(-1, 2)
-
     def _start_point(self):
         return np.array([float(self.controls["x0"].value), float(self.controls["y0"].value)])
 
@@ -346,9 +228,7 @@ class Explorer2D(TrajectoryWidget):
 
     # ---- drawing ---------------------------------------------------------------------------------------
     def _gap(self, values):
-        if self.log_gap:
-            return np.maximum(values - self.f_ref, 1e-16)
-        return values
+        return optimality_gap.gap(values, self.f_ref) if self.log_gap else values
 
     def _draw_runs(self) -> bool:
         x0 = self._start_point()
@@ -367,19 +247,17 @@ class Explorer2D(TrajectoryWidget):
         cur = self.ax_value.get_ylim() if self._limits_set else None
         if self.log_gap:
             # A diverging run leaves through the top; the others stay readable.
-            top = 1e3 * max(float(np.nanmax(self._grid[2])) - self.f_ref, 1e-12)
+            top = 1e3 * max(float(np.nanmax(self.grid_values[2])) - self.f_ref, 1e-12)
             new = nice_limits(max(lo, 1e-16), min(hi, top), cur, log=True)
         else:
-            zspan = float(np.nanmax(self._grid[2]) - np.nanmin(self._grid[2]))
+            zspan = float(np.nanmax(self.grid_values[2]) - np.nanmin(self.grid_values[2]))
             # Runs that fall off to minus infinity leave through the bottom; the box's range stays readable.
-            lo = max(lo, float(np.nanmin(self._grid[2])) - 2 * zspan)
-            hi = min(hi, float(np.nanmax(self._grid[2])) + 2 * zspan)
+            lo = max(lo, float(np.nanmin(self.grid_values[2])) - 2 * zspan)
+            hi = min(hi, float(np.nanmax(self.grid_values[2])) + 2 * zspan)
             new = nice_limits(lo, hi, cur)
         self.ax_value.set_ylim(*new)
         self._limits_set = True
         legend_changed = self._update_legend()
-        if self.ax3d is not None:
-            self._draw_runs3d()
         return legend_changed or old != (self.ax_value.get_xlim(), self.ax_value.get_ylim())
 
     def _draw_step(self, k: int):
@@ -403,74 +281,11 @@ class Explorer2D(TrajectoryWidget):
         where = f"step {k_i}: ({x:.3g}, {y:.3g}), f = {f:.4g}" if np.isfinite(f) else f"step {k_i}: overflow"
         return f"{self.optimizer(i).label}: {traj.status(0)}; {where}"
 
-    # ---- 3D view -----------------------------------------------------------------------------------------
-    def _make_ax3d(self):
-        self.ax3d = self.fig.add_subplot(self._gs[0, 0], projection="3d")
-        self.ax3d.computed_zorder = False  # paths stay on top of the surface
-        self.ax3d.set_xlabel("x")
-        self.ax3d.set_ylabel("y")
-        self.ax3d.set_zlabel("f")
-        self.surface3d = None
-        self.paths3d, self.points3d = [], []
-        for i in range(len(self.specs)):
-            c = color(i)
-            self.paths3d.append(self.animate(self.ax3d.plot([], [], [], "-", color=c, lw=2.0, zorder=5)[0]))
-            self.points3d.append(self.animate(self.ax3d.plot([], [], [], "o", color=c, ms=8, mec="black",
-                                                             zorder=6)[0]))
-        self._draw_surface3d()
-        self._draw_runs3d()
-
-    def _draw_surface3d(self):
-        if self.surface3d is not None:
-            self.surface3d.remove()
-        X, Y, Z = self._grid
-        stride = max(1, X.shape[0] // 50)
-        Xs, Ys, Zs = X[::stride, ::stride], Y[::stride, ::stride], Z[::stride, ::stride]
-        z_lo, z_hi = np.nanmin(Zs), np.nanquantile(Zs, 0.98)
-        self._z_range = (float(z_lo), float(z_hi))
-        Zc = np.clip(Zs, z_lo, z_hi)
-        self.surface3d = self.ax3d.plot_surface(Xs, Ys, Zc, cmap="viridis", alpha=0.6, linewidth=0,
-                                                antialiased=False, rstride=1, cstride=1)
-        (xlo, xhi), (ylo, yhi) = self.box
-        self.ax3d.set_xlim(xlo, xhi)
-        self.ax3d.set_ylim(ylo, yhi)
-        self.ax3d.set_zlim(z_lo, z_hi)
-        self.ax3d.set_title(self.ax.get_title())
-
-    def _z(self, xs):
-        with np.errstate(all="ignore"):
-            z = np.asarray(self.surface.value(xs), dtype=float)
-        return np.clip(z, *self._z_range)
-
-    def _draw_runs3d(self):
-        pass  # 3D paths are drawn per step (below); nothing depends on the whole run only
-
-    def _draw_step3d(self, k):
-        for i, traj in enumerate(self.trajs):
-            k_i = min(k, traj.num_steps)
-            xs = traj.xs[: k_i + 1, 0, :]
-            (xlo, xhi), (ylo, yhi) = self.box
-            inside = (xs[:, 0] >= xlo) & (xs[:, 0] <= xhi) & (xs[:, 1] >= ylo) & (xs[:, 1] <= yhi)
-            xs_in = np.where(inside[:, None], xs, np.nan)
-            z = self._z(np.nan_to_num(xs_in))
-            z = np.where(inside, z, np.nan)
-            self.paths3d[i].set_data_3d(xs_in[:, 0], xs_in[:, 1], z)
-            last = xs_in[-1:]
-            self.points3d[i].set_data_3d(last[:, 0], last[:, 1], z[-1:])
-
     # ---- callbacks -------------------------------------------------------------------------------------
     @callback
     def _on_view3d(self, change):
-        if change["new"] and self.ax3d is None:
-            self._make_ax3d()
+        if self._show_view3d(bool(change["new"]), self._gs[0, 0]):
             self._draw_step(min(self.step, self.num_steps))
-        on = bool(change["new"])
-        if self.ax3d is not None:
-            # A hidden axes stays out of the layout too (a hidden 3D axes has no bounding box to measure).
-            self.ax3d.set_visible(on)
-            self.ax3d.set_in_layout(on)
-        self.ax.set_visible(not on)
-        self.ax.set_in_layout(not on)
         self.relayout()
         self.redraw(full=True)
 
@@ -494,9 +309,7 @@ class Explorer2D(TrajectoryWidget):
     def _on_function(self, change):
         if self._quiet_dropdown or change["new"] is None:
             return
-        label, item = self._choices[change["new"]]
-        s = surfaces.get(item) if isinstance(item, str) else item
-        self._use_surface(s)
+        self._use_surface(resolve_choice(self._choices, change["new"]))
 
     @callback
     def _on_formula(self, change):

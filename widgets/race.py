@@ -13,9 +13,8 @@ import html
 import math
 
 import ipywidgets
-import numpy as np
 
-from .base import color
+from .style import color
 from .explorer2d import Explorer2D
 
 __all__ = ["OptimizerRace"]

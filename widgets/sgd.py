@@ -4,9 +4,8 @@ Introduced in lecture 04. :class:`GradientCloud` draws a 2-parameter loss (by de
 line, ``theta = (w, b)``) with the path of minibatch SGD and, at the current step, the cloud of positions
 that ``num_draws`` different minibatches would move to: ``theta - lr * g_B``. Its spread is
 ``lr * sigma / sqrt(B)`` (times the finite-population factor), so the *batch size* slider shrinks it like
-``1/sqrt(B)`` and the *lr* slider scales it linearly. The two figure helpers :func:`plot_orbits` and
-:func:`plot_basins` draw lecture 03's static pictures (late iterates against the learning rate; which
-minimum each start point reaches).
+``1/sqrt(B)`` and the *lr* slider scales it linearly. The runs come from :mod:`lecture_utils.sgd`, the
+minibatches from :mod:`lecture_utils.minibatch`.
 
 Example::
 
@@ -24,12 +23,16 @@ import numpy as np
 from lecture_utils import linear_models as lm, minibatch, problems, sgd as sgd_lib
 from lecture_utils._validate import check_int, check_real
 
-from .base import Widget, callback, color, log_slider, play_controls, set_steps
+from .base import callback
+from .contours import contour_levels
+from .controls import log_slider
+from .playback import PlaybackWidget
+from .style import color
 
-__all__ = ["GradientCloud", "plot_orbits", "plot_basins"]
+__all__ = ["GradientCloud"]
 
 
-class GradientCloud(Widget):
+class GradientCloud(PlaybackWidget):
     """Batch size and learning rate move a cloud of real minibatch steps and the SGD path on a 2D loss.
 
     Args:
@@ -54,64 +57,90 @@ class GradientCloud(Widget):
     def __init__(self, problem=None, *, theta0=(-1.0, 3.5), lr: float = 0.05, batch_size: int = 4,
                  num_steps: int = 100, num_draws: int = 300, seed: int = 0, bounds=None, figsize=None,
                  live: bool | None = None):
-        if problem is None:
-            x, y = lm.line_data(256, slope=2.0, intercept=1.0, noise=1.0, x_std=1.5, seed=0)
-            problem = problems.LeastSquares(x, y)
-        for attr in ("n", "num_params", "loss", "example_grads"):
-            if not hasattr(problem, attr):
-                raise TypeError(f"problem must be like linear_models.LeastSquares (n, num_params, loss, "
-                                f"example_grads); {type(problem).__name__} has no {attr!r}")
-        if problem.num_params != 2:
-            raise ValueError(f"the cloud is drawn in the plane: problem must have 2 parameters, has {problem.num_params}")
-        self.problem = problem
+        self.problem = self._check_problem(problem)
         self.theta0 = np.asarray(theta0, dtype=float).reshape(-1)
         if self.theta0.shape != (2,) or not np.all(np.isfinite(self.theta0)):
             raise ValueError(f"theta0 must be two finite numbers, got {theta0!r}")
         lr = check_real("lr", lr, low=1e-4, high=3.0)
-        self.num_steps = check_int("num_steps", num_steps, low=1, high=5000)
+        num_steps = check_int("num_steps", num_steps, low=1, high=5000)
         self.num_draws = check_int("num_draws", num_draws, low=2, high=5000)
         seed = check_int("seed", seed, low=0, high=99)
-        n = problem.n
-        sizes = [2 ** k for k in range(int(math.log2(n)) + 1)]
-        if sizes[-1] != n:
-            sizes.append(n)
-        batch_size = check_int("batch_size", batch_size, low=1, high=n)
+        sizes = self._batch_sizes(self.problem.n)
+        batch_size = check_int("batch_size", batch_size, low=1, high=self.problem.n)
         batch_size = min(sizes, key=lambda s: abs(math.log(s) - math.log(batch_size)))
         super().__init__(figsize=figsize, live=live)
 
         self.theta_star = self._minimum()
         self.bounds = self._bounds(bounds)
         self.ax, self.ax_loss = self.fig.subplots(1, 2, width_ratios=[1.15, 1])
+        self._build_contour_panel()
+        self._build_loss_panel(num_steps)
+        self._build_controls(sizes, batch_size, lr, seed, num_steps)
+        self.path = np.empty((0, 2))
+        self.gd_path = np.empty((0, 2))
+        self.cloud = np.empty((0, 2))
+        self.diverged_at = -1
+        self._recompute()
+
+    # ---- set-up ----------------------------------------------------------------------------------------
+    @staticmethod
+    def _check_problem(problem):
+        if problem is None:
+            x, y = lm.line_data(256, slope=2.0, intercept=1.0, noise=1.0, x_std=1.5, seed=0)
+            return problems.LeastSquares(x, y)
+        for attr in ("n", "num_params", "loss", "example_grads"):
+            if not hasattr(problem, attr):
+                raise TypeError(f"problem must be like linear_models.LeastSquares (n, num_params, loss, "
+                                f"example_grads); {type(problem).__name__} has no {attr!r}")
+        if problem.num_params != 2:
+            raise ValueError(f"the cloud is drawn in the plane: problem must have 2 parameters, has {problem.num_params}")
+        return problem
+
+    @staticmethod
+    def _batch_sizes(n: int) -> list[int]:
+        """The batch-size slider's stops: powers of 2 up to ``n``, and ``n`` itself (full batch)."""
+        sizes = [2 ** k for k in range(int(math.log2(n)) + 1)]
+        if sizes[-1] != n:
+            sizes.append(n)
+        return sizes
+
+    def _build_contour_panel(self):
+        """Left: loss contours, the SGD and full-batch paths, the cloud, the full-batch step and the minimum."""
+        ax = self.ax
         self._draw_contours()
         c_sgd, c_cloud = color(0), color(1)
-        self.gd_line, = self.ax.plot([], [], color="0.35", ls="--", lw=1.3, label="full-batch GD (same lr)")
-        self.path_line, = self.ax.plot([], [], color=c_sgd, lw=1.2, marker="o", ms=2.2, label="SGD path")
-        self.cloud_pts = self.animate(self.ax.scatter(np.zeros(self.num_draws), np.zeros(self.num_draws), s=7,
-                                                      color=c_cloud, alpha=0.35, lw=0,
-                                                      label="next point, one per minibatch"))
-        self.gd_step = self.animate(*self.ax.plot([], [], marker="X", ms=9, color="black", ls="none",
-                                                   label="full-batch step"))
-        self.current = self.animate(*self.ax.plot([], [], marker="o", ms=8, color=c_sgd, mec="white", ls="none"))
-        self.ax.plot(*self.theta_star, marker="*", ms=13, color="black", ls="none", label="minimum")
-        self.ax.set_xlim(*self.bounds[0])
-        self.ax.set_ylim(*self.bounds[1])
-        self.ax.set_xlabel("weight $w$")
-        self.ax.set_ylabel("bias $b$")
-        self.ax.set_title("loss contours, SGD path and the minibatch cloud")
-        self.ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+        self.gd_line, = ax.plot([], [], color="0.35", ls="--", lw=1.3, label="full-batch GD (same lr)")
+        self.path_line, = ax.plot([], [], color=c_sgd, lw=1.2, marker="o", ms=2.2, label="SGD path")
+        self.cloud_pts = self.animate(ax.scatter(np.zeros(self.num_draws), np.zeros(self.num_draws), s=7,
+                                                 color=c_cloud, alpha=0.35, lw=0,
+                                                 label="next point, one per minibatch"))
+        self.gd_step = self.animate(*ax.plot([], [], marker="X", ms=9, color="black", ls="none",
+                                              label="full-batch step"))
+        self.current = self.animate(*ax.plot([], [], marker="o", ms=8, color=c_sgd, mec="white", ls="none"))
+        ax.plot(*self.theta_star, marker="*", ms=13, color="black", ls="none", label="minimum")
+        ax.set_xlim(*self.bounds[0])
+        ax.set_ylim(*self.bounds[1])
+        ax.set_xlabel("weight $w$")
+        ax.set_ylabel("bias $b$")
+        ax.set_title("loss contours, SGD path and the minibatch cloud")
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
 
-        self.loss_line, = self.ax_loss.plot([], [], color=c_sgd, lw=1.5, label="SGD")
-        self.gd_loss_line, = self.ax_loss.plot([], [], color="0.35", ls="--", lw=1.3, label="full-batch GD")
-        self.step_marker = self.animate(self.ax_loss.axvline(0, color=c_cloud, lw=1.2))
-        self.ax_loss.axhline(self._loss_floor, color="0.6", lw=0.8, ls=":", label="minimum loss")
-        self.ax_loss.set_yscale("log")
-        self.ax_loss.set_xlim(0, self.num_steps)
-        self.ax_loss.set_xlabel("update")
-        self.ax_loss.set_ylabel("training loss (log scale)")
-        self.ax_loss.set_title("loss along the path")
-        self.ax_loss.grid(True, alpha=0.3)
-        self.ax_loss.legend(loc="upper right", fontsize=8)
+    def _build_loss_panel(self, num_steps: int):
+        """Right: the training loss along the SGD and full-batch paths, the current update and the floor."""
+        ax = self.ax_loss
+        self.loss_line, = ax.plot([], [], color=color(0), lw=1.5, label="SGD")
+        self.gd_loss_line, = ax.plot([], [], color="0.35", ls="--", lw=1.3, label="full-batch GD")
+        self.step_marker = self.animate(ax.axvline(0, color=color(1), lw=1.2))
+        ax.axhline(self._loss_floor, color="0.6", lw=0.8, ls=":", label="minimum loss")
+        ax.set_yscale("log")
+        ax.set_xlim(0, num_steps)
+        ax.set_xlabel("update")
+        ax.set_ylabel("training loss (log scale)")
+        ax.set_title("loss along the path")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8)
 
+    def _build_controls(self, sizes, batch_size, lr, seed, num_steps):
         self.controls["batch_size"] = ipywidgets.SelectionSlider(
             options=sizes, value=batch_size, description="batch size", continuous_update=False,
             style={"description_width": "initial"}, layout=ipywidgets.Layout(width="300px"))
@@ -119,17 +148,9 @@ class GradientCloud(Widget):
         self.controls["seed"] = ipywidgets.IntSlider(value=seed, min=0, max=99, description="seed",
                                                      continuous_update=False, style={"description_width": "initial"},
                                                      layout=ipywidgets.Layout(width="220px"))
-        play, step, reset = play_controls(self.num_steps, interval=60, frames=100)
-        self.controls["play"], self.controls["step"], self.controls["reset"] = play, step, reset
+        self._init_playback(num_steps, interval=60, frames=100)
         for name in ("batch_size", "lr", "seed"):
             self.controls[name].observe(self._on_setting, names="value")
-        step.observe(self._on_step, names="value")
-        reset.on_click(self._on_reset)
-        self.path = np.empty((0, 2))
-        self.gd_path = np.empty((0, 2))
-        self.cloud = np.empty((0, 2))
-        self.diverged_at = -1
-        self._recompute()
 
     # ---- computing -------------------------------------------------------------------------------------
     def _minimum(self):
@@ -157,9 +178,7 @@ class GradientCloud(Widget):
         else:
             Z = np.array([self.problem.loss(p) for p in pts]).reshape(W.shape)
         self._loss_floor = float(self.problem.loss(self.theta_star))
-        lo = self._loss_floor
-        span = max(float(Z.max()) - lo, 1e-12)
-        levels = lo + span * np.geomspace(1e-3, 1.0, 14)
+        levels = contour_levels(Z, 14, low=self._loss_floor, first=1e-3)
         self.ax.contour(W, B, Z, levels=levels, cmap="Greys_r", linewidths=0.8, alpha=0.8)
 
     def _recompute(self):
@@ -188,9 +207,8 @@ class GradientCloud(Widget):
             finite = finite[np.isfinite(finite) & (finite > 0)]
             top = min(float(finite.max()), 1e6 * float(finite.min())) if finite.size else 10.0
             self.ax_loss.set_ylim(self._loss_floor * 0.8, max(top * 1.5, self._loss_floor * 2))
-            self._show_step(self.controls["step"].value)
-            self._stale = True
-            self._pending_full = True
+            self._show_step(self.step)
+            self.redraw(full=True)
 
     def cloud_at(self, theta) -> np.ndarray:
         """Where ``num_draws`` minibatch steps from ``theta`` lead: ``theta - lr * g_B``, shape ``(num_draws, 2)``."""
@@ -251,17 +269,6 @@ class GradientCloud(Widget):
     @callback
     def _on_setting(self, change):
         self._recompute()
-        self.redraw(full=True)
-
-    @callback
-    def _on_step(self, change):
-        self._show_step(change["new"])
-        self.redraw()
-
-    @callback
-    def _on_reset(self, _button=None):
-        self.controls["play"].value = 0
-        self.controls["step"].value = 0
 
     def update(self, **control_values):
         """Set controls by name and redraw (``w.update(lr=0.2, batch_size=16)``); errors show in the widget."""
@@ -273,74 +280,4 @@ class GradientCloud(Widget):
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.VBox([ipywidgets.HBox([c["batch_size"], c["lr"], c["seed"]]),
-                                ipywidgets.HBox([c["play"], c["step"], c["reset"]])])
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Static figure helpers for lecture 03
-# ---------------------------------------------------------------------------------------------------------
-def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float | None = None, ylim=None,
-                title: str = ""):
-    """Orbit (bifurcation) diagram: the late iterates of :func:`lecture_utils.descent.gd_orbits` against the rate.
-
-    Rates whose run diverged are marked by a red band along the bottom with the first one labelled. ``threshold``
-    draws a vertical line (e.g. ``2 / curvature``). Returns the axes. Example: ``plot_orbits(descent.gd_orbits(...))``
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
-    from matplotlib.lines import Line2D
-
-    lrs = np.repeat(orbits.lrs, orbits.late.shape[1])
-    vals = orbits.late.ravel()
-    ok = np.isfinite(vals)
-    c = color_ or color(0)
-    ax.scatter(lrs[ok], vals[ok], s=0.8, color=c, lw=0)
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    handles = [Line2D([], [], marker="o", ms=4, ls="none", color=c, label="late iterates")]
-    div = orbits.diverged_at >= 0
-    if div.any():
-        lo = ax.get_ylim()[0]
-        ax.plot(orbits.lrs[div], np.full(div.sum(), lo), "|", color=color(1), ms=10, mew=1, clip_on=False)
-        handles.append(Line2D([], [], marker="|", ms=8, mew=1.5, ls="none", color=color(1),
-                              label=f"diverged (first at lr = {orbits.lrs[div][0]:.3g})"))
-    if threshold is not None:
-        handles.append(ax.axvline(threshold, color="0.3", ls="--", lw=1, label=f"lr = {threshold:.3g}"))
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("late iterates $x_t$")
-    if title:
-        ax.set_title(title)
-    ax.legend(handles=handles, loc="best", fontsize=8)
-    ax.grid(True, alpha=0.3)
-    return ax
-
-
-def plot_basins(surface, basin_map, ax=None, *, title: str = ""):
-    """The 1D basin map of :func:`lecture_utils.basin_maps.basin_map_1d`: the curve ``f`` with each start point coloured by
-    the minimum it reaches (grey: none; red: diverged). Returns the axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
-    xs = basin_map.x0s
-    fx = surface.value(xs)
-    ax.plot(xs, fx, color="0.5", lw=1, zorder=1)
-    for k, m in enumerate(basin_map.minima):
-        sel = basin_map.labels == k
-        if sel.any():
-            ax.scatter(xs[sel], fx[sel], s=9, color=color(k + 2), lw=0, label=f"reaches $x^* = {m:.2f}$", zorder=2)
-        ax.plot([m], [surface.value(m)], marker="*", ms=13, color=color(k + 2), mec="black", ls="none", zorder=3)
-    for lab, name, col in ((-1, "no minimum reached", "0.6"), (-2, "diverged", color(1))):
-        sel = basin_map.labels == lab
-        if sel.any():
-            ax.scatter(xs[sel], fx[sel], s=9, color=col, lw=0, label=name, zorder=2)
-    ax.set_xlabel("start point $x_0$")
-    ax.set_ylabel("$f(x_0)$")
-    if title:
-        ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, markerscale=1.5)
-    ax.grid(True, alpha=0.3)
-    return ax
+        return ipywidgets.VBox([ipywidgets.HBox([c["batch_size"], c["lr"], c["seed"]]), self.playback_row()])
