@@ -8,10 +8,15 @@ Introduced with the lecture 03 explorer and used by lecture 06's races.
 
 Example::
 
-    from lecture_utils import optimality_gap, surfaces
-    s = surfaces.get("rosenbrock")
-    X, Y, Z = s.grid(120)
-    f_ref, interior = optimality_gap.reference_value(s, Z, np.stack([X.ravel(), Y.ravel()], axis=1))
+    >>> import numpy as np
+    >>> from lecture_utils import optimality_gap, surfaces
+    >>> s = surfaces.get("rosenbrock")
+    >>> X, Y, Z = s.grid(120)
+    >>> f_ref, interior = optimality_gap.reference_value(s, Z, np.stack([X.ravel(), Y.ravel()], axis=1))
+    >>> round(f_ref, 12), interior                # polished to the minimum f(1, 1) = 0, inside the box
+    (0.0, True)
+    >>> optimality_gap.gap([1.0, 0.5, 0.0], f_ref)   # reaching f* shows as the floor of a log axis
+    array([1.e+00, 5.e-01, 1.e-16])
 """
 from __future__ import annotations
 
