@@ -3,7 +3,7 @@
 Introduced in lecture 02. Every arithmetic operation on a :class:`Value` records its inputs and a local rule
 for passing gradients back; :meth:`Value.backward` visits the recorded graph once, in reverse topological
 order, and leaves ``dL/dv`` in ``v.grad`` for every node ``v``. :func:`graph` returns the nodes and edges
-so that ``widgets.calculus.draw_graph`` can draw them.
+so that ``widgets.graph_figure.draw_graph`` can draw them.
 
 The functions :func:`exp`, :func:`log`, :func:`tanh`, :func:`sigmoid`, :func:`relu`, :func:`sin` and
 :func:`cos` work on plain floats too, so one Python function can be evaluated with floats (for finite

@@ -4,8 +4,8 @@ Lecture 03 colours 1D start points by the minimum gradient descent reaches (:fun
 runs a whole grid of 2D start points in one batched ``optim.run`` call and classifies each end point by the
 critical point it ends at (:func:`classify_endpoints`) and the step from which it stays there
 (:func:`settle_steps`); :class:`GridSGD` and :class:`GridAdam` give every start point its own learning rate
-and momentum, so one run covers a whole (lr, momentum) phase diagram. The widgets of :mod:`widgets.basins`
-(``BasinMap``, ``PhaseDiagram``) draw these.
+and momentum, so one run covers a whole (lr, momentum) phase diagram. The widgets ``BasinMap``
+(:mod:`widgets.basins`) and ``PhaseDiagram`` (:mod:`widgets.phase_diagram`) draw these.
 
 Example (four start points on Himmelblau's function reach its four minima)::
 
