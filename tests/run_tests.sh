@@ -11,8 +11,8 @@ if [ -f tests/browser/setup.sh ]; then
     bash tests/browser/setup.sh "$PY" || { echo "browser test setup failed"; exit 1; }
 fi
 
-"$PY" -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider \
-    --durations=15 -o console_output_style=classic "${@:2}"
+"$PY" -m pytest tests notebooks lecture_utils widgets --doctest-modules --nbval-lax --nbval-current-env \
+    -p no:cacheprovider --durations=15 -o console_output_style=classic "${@:2}"
 rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "pytest ran no tests: that is a failure of the suite, not a pass"
