@@ -25,6 +25,7 @@ import numpy as np
 from . import optim
 from ._validate import check_array, check_real
 from .surfaces import Surface, as_surface
+from .trajectory import Trajectory
 
 __all__ = ["BasinMap1D", "basin_map_1d", "classify_endpoints", "critical_point_labels", "settle_steps", "GridSGD",
            "GridAdam"]
@@ -80,12 +81,12 @@ def basin_map_1d(surface, x0s, lr: float, num_steps: int = 500, tol: float = 1e-
     return BasinMap1D(x0s, finals, minima, labels.astype(np.int64))
 
 
-def classify_endpoints(surface: Surface, traj: optim.Trajectory, radius: float | None = None):
+def classify_endpoints(surface: Surface, traj: Trajectory, radius: float | None = None):
     """Which critical point each run of ``traj`` ends at.
 
     Args:
         surface: the surface the runs were made on (its ``critical_points`` are the candidates).
-        traj: a batched :class:`~lecture_utils.optim.Trajectory` with ``B`` runs.
+        traj: a batched :class:`~lecture_utils.trajectory.Trajectory` with ``B`` runs.
         radius: an end point within this distance of a critical point ends there (default 2% of the
             plotting box's diagonal).
     Returns:
@@ -115,7 +116,7 @@ def critical_point_labels(crit) -> list[str]:
     return [f"{c.kind} ({', '.join(f'{v:.3g}' for v in c.point)})" for c in crit]
 
 
-def settle_steps(surface: Surface, traj: optim.Trajectory, codes, radius: float | None = None):
+def settle_steps(surface: Surface, traj: Trajectory, codes, radius: float | None = None):
     """First step after which each run stays within ``radius`` of the critical point it ends at.
 
     ``codes`` come from :func:`classify_endpoints`; runs that end near no critical point (or diverge) get -1.

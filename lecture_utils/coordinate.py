@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_array, check_int, check_real
-from .optim import Trajectory
+from .trajectory import Trajectory
 from .surfaces import Surface, from_quadratic
 
 __all__ = ["coupled_surface", "coordinate_descent", "coordinate_sweep_factor", "sparse_coding_objective",
@@ -98,7 +98,7 @@ def coordinate_descent(surface: Surface, x0, num_sweeps: int = 20, *, blocks=Non
         lr: step size for block gradient steps; ``None`` = exact minimization (quadratic surfaces only).
         tol: gradient norm under which a point counts as converged.
     Returns:
-        :class:`~lecture_utils.optim.Trajectory` with ``num_sweeps * len(blocks)`` steps (one per block update):
+        :class:`~lecture_utils.trajectory.Trajectory` with ``num_sweeps * len(blocks)`` steps (one per block update):
         ``xs`` ``(T, B, d)``; ``extras["sweep_index"]`` gives the row of ``xs`` that ends each sweep.
     Example: ``coordinate_descent(coupled_surface(0.1), [1.0, 0.5], num_sweeps=10).final``
     """

@@ -1,7 +1,7 @@
 """Gradient-free optimizers: random search, an evolution strategy, a genetic algorithm, particle swarm (lecture 09).
 
 Each method only calls ``surface.value`` on whole populations at once (numpy, no loop over points), counts
-every evaluation exactly, and returns an :class:`~lecture_utils.optim.Trajectory` so the same widgets and plots
+every evaluation exactly, and returns an :class:`~lecture_utils.trajectory.Trajectory` so the same widgets and plots
 draw it next to gradient descent:
 
 - ``xs`` ``(T, B, d)``: the best point found so far in each of ``B`` independent runs, after each generation;
@@ -32,7 +32,8 @@ import math
 import numpy as np
 
 from ._validate import check_array, check_int, check_real
-from .optim import Optimizer, Trajectory, run
+from .optim import Optimizer, run
+from .trajectory import Trajectory
 from .surfaces import Surface, as_surface
 
 __all__ = ["random_search", "evolution_strategy", "genetic_algorithm", "particle_swarm", "evaluations_to_target",
@@ -135,7 +136,7 @@ def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *
         keep_population: store every evaluated point (default: when ``d <= 3``).
         target: value that counts as reached (sets ``converged_at``).
     Returns:
-        :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
+        :class:`~lecture_utils.trajectory.Trajectory` (see the module docstring).
     Example: ``random_search(surfaces.get("rastrigin"), num_iters=99, batch_size=10, seed=0)``
     """
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
@@ -172,7 +173,7 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
         sigma: initial step size (default a quarter of the box's mean width).
         bounds, num_runs, seed, keep_population, target: as in :func:`random_search`.
     Returns:
-        :class:`~lecture_utils.optim.Trajectory`; ``extras["sigma"]`` ``(T, B)`` and ``extras["mean"]``
+        :class:`~lecture_utils.trajectory.Trajectory`; ``extras["sigma"]`` ``(T, B)`` and ``extras["mean"]``
         ``(T, B, d)`` record the step size and the mean.
     Example: ``evolution_strategy(surfaces.get("himmelblau"), [0.0, 0.0], num_iters=60, seed=0)``
     """
@@ -244,7 +245,7 @@ def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40,
         mutation_decay: factor applied to the mutation scale each generation.
         bounds, num_runs, seed, keep_population, target: as in :func:`random_search`.
     Returns:
-        :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
+        :class:`~lecture_utils.trajectory.Trajectory` (see the module docstring).
     Example: ``genetic_algorithm(surfaces.get("rastrigin"), num_iters=60, pop_size=40, seed=0)``
     """
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
@@ -303,7 +304,7 @@ def particle_swarm(surface: Surface, num_particles: int = 30, num_iters: int = 5
         max_speed: speed limit as a fraction of the box width.
         bounds, num_runs, seed, keep_population, target: as in :func:`random_search`.
     Returns:
-        :class:`~lecture_utils.optim.Trajectory` (see the module docstring).
+        :class:`~lecture_utils.trajectory.Trajectory` (see the module docstring).
     Example: ``particle_swarm(surfaces.get("rastrigin"), num_particles=40, num_iters=80, seed=1)``
     """
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
@@ -354,7 +355,7 @@ def evaluations_to_target(traj: Trajectory, target: float) -> np.ndarray:
         ``(B,)`` int array. Example: ``evaluations_to_target(res, 1e-3)``
     """
     if not isinstance(traj, Trajectory):
-        raise TypeError(f"traj must be a lecture_utils.optim.Trajectory, got {type(traj).__name__}")
+        raise TypeError(f"traj must be a lecture_utils.trajectory.Trajectory, got {type(traj).__name__}")
     target = check_real("target", target)
     T = traj.values.shape[0]
     evals = np.asarray(traj.extras.get("evals", np.arange(1, T + 1)), dtype=np.int64)

@@ -5,7 +5,8 @@ Each class has the same name, hyperparameters, defaults and update order as its 
 so a trajectory from :func:`run` equals ``torch.optim`` step for step. :func:`run` moves ``B`` start points
 together with numpy (no Python loop over points) and records divergence as a result.
 
-Learning-rate schedules are in :mod:`lecture_utils.schedules`; :func:`make` builds an optimizer from a name.
+Learning-rate schedules are in :mod:`lecture_utils.schedules`; :func:`make` builds an optimizer from a name;
+:func:`run` returns a :class:`lecture_utils.trajectory.Trajectory`.
 
 Example (two start points moved together by heavy-ball momentum)::
 
@@ -19,17 +20,17 @@ Example (two start points moved together by heavy-ball momentum)::
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from ._validate import check_int, check_real
 from .surfaces import Surface, as_surface
+from .trajectory import Trajectory
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Trajectory", "run", "clip_by_norm",
-    "clip_by_value", "StepLR", "ExponentialLR", "CosineAnnealingLR", "PolynomialLR", "make",
+    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "run", "clip_by_norm",
+    "clip_by_value", "make",
 ]
 
 
@@ -280,49 +281,6 @@ def clip_by_value(g: np.ndarray, clip_value: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 # Running an optimizer.
 # ---------------------------------------------------------------------------------------------------------
-@dataclass
-class Trajectory:
-    """What :func:`run` returns. Shapes: ``T = num_steps + 1`` positions, ``B`` start points, ``d`` dims.
-
-    Attributes:
-        xs: ``(T, B, d)`` positions; a diverged point stays at its last finite position.
-        values: ``(T, B)`` objective values (NaN from the step a point diverged).
-        grad_norms: ``(T, B)`` norms of the raw (unclipped) gradient at each position.
-        lrs: ``(num_steps,)`` learning rate used at each step (for the line-search and second-order methods:
-            the step length taken, with one start point; NaN with several, whose steps differ).
-        diverged_at: ``(B,)`` first step whose value or position was not finite, -1 if never.
-        converged_at: ``(B,)`` first step whose gradient norm was under ``tol``, -1 if never.
-        label: legend label of the method.
-    """
-
-    xs: np.ndarray
-    values: np.ndarray
-    grad_norms: np.ndarray
-    lrs: np.ndarray
-    diverged_at: np.ndarray
-    converged_at: np.ndarray
-    label: str = ""
-    tol: float = 1e-5
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def num_steps(self) -> int:
-        return self.xs.shape[0] - 1
-
-    @property
-    def final(self) -> np.ndarray:
-        """Last positions, shape ``(B, d)``."""
-        return self.xs[-1]
-
-    def status(self, i: int = 0) -> str:
-        """One line for start point ``i``: 'converged at step 41', 'diverged at step 7' or 'not converged ...'."""
-        if self.diverged_at[i] >= 0:
-            return f"diverged at step {int(self.diverged_at[i])}"
-        if self.converged_at[i] >= 0:
-            return f"converged at step {int(self.converged_at[i])}"
-        return f"not converged after {self.num_steps} steps (|grad| = {self.grad_norms[-1, i]:.2g})"
-
-
 def _rowsum(a: np.ndarray) -> np.ndarray:
     """Sum over the last axis of a (B, d) array; a loop over few columns beats a strided reduction."""
     d = a.shape[1]

@@ -28,26 +28,18 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from . import critical_points
 from ._validate import as_points, check_real
+from .critical_points import CriticalPoint
 
 __all__ = [
-    "Surface", "CriticalPoint", "as_surface", "check_bounds", "get", "names", "describe", "register", "cols",
+    "Surface", "CriticalPoint", "as_surface", "check_bounds", "get", "names", "describe", "register",
     "from_quadratic", "quadratic",
 ]
-
-
-@dataclass(frozen=True)
-class CriticalPoint:
-    """A point where the gradient vanishes, with its kind from the Hessian's eigenvalues."""
-
-    point: np.ndarray
-    kind: str  # "minimum", "maximum", "saddle" or "degenerate"
-    value: float
 
 
 class Surface:
@@ -85,8 +77,8 @@ class Surface:
         self.formula = formula or name
         self.params = dict(params or {})
         self._known = [(np.asarray(p, dtype=float), k) for p, k in known_points]
-        self._search = bool(search)
-        self._search_grid = search_grid or (2001 if self.dim == 1 else 61)
+        self.search = bool(search)
+        self.search_grid = int(search_grid or (2001 if self.dim == 1 else 61))
         self._critical = None
 
     def __repr__(self):
@@ -99,8 +91,8 @@ class Surface:
         Example: ``get("x_plus_sin").with_bounds([(-4.5, 3.5)])`` shows the flat point at ``-pi``.
         """
         return Surface(self.name, self.dim, check_bounds(bounds, self.dim), self._value, self._grad, self._hess,
-                       formula=self.formula, known_points=self._known, search=self._search,
-                       search_grid=self._search_grid, params=self.params)
+                       formula=self.formula, known_points=self._known, search=self.search,
+                       search_grid=self.search_grid, params=self.params)
 
     def negated(self) -> "Surface":
         """``-f``: maximizing ``f`` is minimizing ``-f`` (lecture 01). Maxima of ``f`` become minima."""
@@ -108,8 +100,8 @@ class Surface:
         value, grad, hess = self._value, self._grad, self._hess
         return Surface(f"-{self.name}", self.dim, self.bounds, lambda X: -value(X), lambda X: -grad(X),
                        lambda X: -hess(X), formula=f"$-$({self.formula})",
-                       known_points=[(p, flip.get(k, k)) for p, k in self._known], search=self._search,
-                       search_grid=self._search_grid, params=self.params)
+                       known_points=[(p, flip.get(k, k)) for p, k in self._known], search=self.search,
+                       search_grid=self.search_grid, params=self.params)
 
     def observed(self, on_value: Callable) -> "Surface":
         """The same surface, calling ``on_value(X)`` with every ``(B, d)`` batch of points where ``f`` is evaluated
@@ -122,8 +114,8 @@ class Surface:
             return value(X)
 
         return Surface(self.name, self.dim, self.bounds, observed_value, self._grad, self._hess,
-                       formula=self.formula, known_points=self._known, search=self._search,
-                       search_grid=self._search_grid, params=self.params)
+                       formula=self.formula, known_points=self._known, search=self.search,
+                       search_grid=self.search_grid, params=self.params)
 
     @property
     def known_points(self) -> list[tuple[np.ndarray, str]]:
@@ -220,7 +212,7 @@ class Surface:
     def critical_points(self) -> list[CriticalPoint]:
         """Critical points inside the plotting box: the known ones plus those Newton's method finds from a grid."""
         if self._critical is None:
-            self._critical = self._find_critical_points()
+            self._critical = critical_points.find_critical_points(self)
         return self._critical
 
     def _points(self, kind):
@@ -244,65 +236,13 @@ class Surface:
 
     def classify(self, point, tol: float = 1e-6) -> str:
         """Kind of a critical point from the Hessian's eigenvalues: minimum, maximum, saddle or degenerate."""
-        eig = np.linalg.eigvalsh(self.hessian(np.asarray(point, dtype=float).reshape(self.dim)).reshape(self.dim, self.dim))
-        scale = tol * max(1.0, float(np.abs(eig).max()))
-        if np.all(eig > scale):
-            return "minimum"
-        if np.all(eig < -scale):
-            return "maximum"
-        if eig.min() < -scale and eig.max() > scale:
-            return "saddle"
-        return "degenerate"
+        return critical_points.classify_hessian(self.hessian(np.asarray(point, dtype=float).reshape(self.dim)), tol)
 
     def newton_polish(self, X, num_steps: int = 5, *, max_step=None, box=None) -> np.ndarray:
-        """Newton steps ``x <- x - H^{-1} grad f`` from each row of ``X`` ``(B, d)``, towards the nearest critical
-        point of any kind. A tiny ridge keeps singular Hessians (inflection points, the monkey saddle)
-        solvable; ``max_step`` clips each step per coordinate; with ``box=(lo, hi)`` a row that stops being
-        finite restarts at ``lo``. Returns ``(B, d)``. Example: ``get("himmelblau").newton_polish([[3.1, 1.9]])``
+        """Newton steps from each row of ``X`` ``(B, d)`` towards the nearest critical point of any kind: see
+        :func:`lecture_utils.critical_points.newton_polish`. Example: ``get("himmelblau").newton_polish([[3.1, 1.9]])``
         """
-        X = np.array(X, dtype=float).reshape(-1, self.dim)
-        eye = np.eye(self.dim)
-        with np.errstate(all="ignore"):
-            for _ in range(num_steps):
-                step = np.linalg.solve(self.hessian_batch(X) + 1e-12 * eye, self.grad_batch(X)[..., None])[..., 0]
-                if max_step is not None:
-                    step = np.clip(step, -max_step, max_step)
-                X = X - step
-                if box is not None:
-                    X = np.where(np.isfinite(X), X, box[0])
-        return X
-
-    def _find_critical_points(self):
-        if not self._search:
-            return [CriticalPoint(p, k, float(self.value(p))) for p, k in self._known]
-        lo = np.array([b[0] for b in self.bounds])
-        hi = np.array([b[1] for b in self.bounds])
-        n = self._search_grid
-        axes = [np.linspace(lo[i], hi[i], n) for i in range(self.dim)]
-        X = np.stack([m.ravel() for m in np.meshgrid(*axes)], axis=1)
-        X = self.newton_polish(X, num_steps=80, max_step=hi - lo, box=(lo, hi))
-        with np.errstate(all="ignore"):
-            g = self.grad_batch(X)
-            f = self.value_batch(X)
-        span = hi - lo
-        ok = (np.all(np.isfinite(X), axis=1) & np.isfinite(f)
-              & np.all((X >= lo - 1e-9 * span) & (X <= hi + 1e-9 * span), axis=1)
-              & (np.linalg.norm(g, axis=1) < 1e-7 * (1.0 + np.abs(f))))
-        found = []
-        for p, kind in self._known:
-            found.append(CriticalPoint(p, kind, float(self.value(p))))
-        cand = np.unique(np.round(X[ok], 6), axis=0)
-        tol = 1e-4 * float(np.linalg.norm(span))
-        for p in cand:
-            if any(np.linalg.norm(p - c.point) < tol for c in found):
-                continue
-            # Polish the rounded point with a few Newton steps before classifying it.
-            q = self.newton_polish(p[None, :], num_steps=5)[0]
-            if not np.all(np.isfinite(q)) or np.linalg.norm(q - p) > tol:
-                q = p
-            found.append(CriticalPoint(q, self.classify(q), float(self.value(q))))
-        found.sort(key=lambda c: (c.kind != "minimum", c.value))
-        return found
+        return critical_points.newton_polish(self, X, num_steps, max_step=max_step, box=box)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -396,15 +336,6 @@ def check_bounds(bounds, dim: int, name: str = "bounds"):
     if len(pairs) != dim or any(not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) for lo, hi in pairs):
         raise ValueError(f"{name} must be {dim} finite (low, high) pair(s) with low < high, got {bounds!r}")
     return pairs
-
-
-def cols(*columns):
-    """Stack ``(B,)`` columns into ``(B, k)``: what ``np.stack(columns, axis=1)`` does, at a third of its
-    overhead for the one-point runs a live widget makes on every slider move."""
-    out = np.empty((len(columns[0]), len(columns)))
-    for j, c in enumerate(columns):
-        out[:, j] = c
-    return out
 
 
 def from_quadratic(A, b=None, c: float = 0.0, *, bounds=None, name: str = "quadratic") -> Surface:

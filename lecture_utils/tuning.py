@@ -22,10 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import optim
 from ._validate import check_int, check_real
 from .second_order.methods import FIRST_ORDER, run_method
 from .surfaces import Surface, as_surface
+from .trajectory import Trajectory
 
 __all__ = ["LR_GRID", "CRITERIA", "LRSweep", "sweep_lr", "score", "max_curvature", "safe_lr", "default_lrs"]
 
@@ -65,12 +65,12 @@ class LRSweep:
         return float(self.lrs[self.index])
 
     @property
-    def best(self) -> optim.Trajectory:
+    def best(self) -> Trajectory:
         """The run of the chosen rate."""
         return self.trajs[self.index]
 
 
-def score(traj: optim.Trajectory, criterion: str | Callable = "tail_mean", i: int = 0) -> float:
+def score(traj: Trajectory, criterion: str | Callable = "tail_mean", i: int = 0) -> float:
     """The criterion of start point ``i`` of ``traj`` (lower is better; ``inf`` when it diverged).
 
     ``criterion`` is one of :data:`CRITERIA` or a function ``traj -> float``. Example: ``score(traj, "final_value")``

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from lecture_utils import optim, surfaces
+from lecture_utils.trajectory import Trajectory
+from lecture_utils import surfaces
 from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
 from lecture_utils.second_order.methods import FIRST_ORDER, SECOND_ORDER, is_quadratic, names, run_method
 
@@ -45,7 +46,7 @@ def test_every_method_returns_the_common_trajectory(name):
     s = surfaces.get("quadratic", kappa=10, angle=0.3)
     kw = {"lr": 0.05} if name in FIRST_ORDER else {}
     tr = run_method(name, s, [[2.0, 1.0], [-1.0, 2.0], [0.5, -2.5]], 40, **kw)
-    assert isinstance(tr, optim.Trajectory)
+    assert isinstance(tr, Trajectory)
     assert tr.xs.shape == (41, 3, 2)
     assert tr.values.shape == tr.grad_norms.shape == (41, 3)
     assert tr.lrs.shape == (40,)

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lecture_utils import optim, schedules, set_seed
-from lecture_utils.training import data, nets, train
+from lecture_utils.training import data, nets, optimizers, train
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_fit_equals_reference_loop(make_opt):
     net, ref = twins(batch_norm=True)
     records = list(train.fit(net, ds, make_opt(net), epochs=3, batch_size=16, seed=7, drop_last=False,
                              progress=False))
-    ref_opt = train.make_optimizer(make_opt(ref), ref.parameters())
+    ref_opt = optimizers.make_optimizer(make_opt(ref), ref.parameters())
     losses = reference_loop(ref, ds.X_train.double(), ds.y_train, ref_opt, 3, 16, seed=7)
     params_close(net, ref)
     # each epoch record averages that epoch's minibatch losses

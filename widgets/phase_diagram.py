@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 from matplotlib.colors import LogNorm
 
+from lecture_utils.trajectory import Trajectory
 from lecture_utils import optim, surfaces
 from lecture_utils._validate import check_choice, check_int, check_real
 from lecture_utils.basin_maps import GridAdam, GridSGD
@@ -159,7 +160,7 @@ class PhaseDiagram(Widget):
         self.ax_run.set_xlim(0, num_steps)
         self.relayout()
 
-    def choice_run(self) -> optim.Trajectory:
+    def choice_run(self) -> Trajectory:
         """The run of the marked (lr, momentum) pair, with the library's own optimizer class."""
         lr, m = float(self.controls["lr"].value), float(self.controls["momentum"].value)
         if self.kind == "adam":

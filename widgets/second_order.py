@@ -147,7 +147,7 @@ class QuasiNewtonEllipses(_SurfaceRun):
         kappa: condition number of the quadratic surface.
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
-        traj: the current :class:`~lecture_utils.optim.Trajectory` (``traj.extras["inv_hessians"]``).
+        traj: the current :class:`~lecture_utils.trajectory.Trajectory` (``traj.extras["inv_hessians"]``).
     Example: ``w = QuasiNewtonEllipses("rosenbrock"); w.set(step=20); w.static()``
     """
 

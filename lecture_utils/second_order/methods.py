@@ -1,6 +1,6 @@
 """Run any optimizer of the course by name: first-order (lecture 05) or second-order (lecture 06).
 
-:func:`run_method` returns the same :class:`~lecture_utils.optim.Trajectory` for every method, so a widget
+:func:`run_method` returns the same :class:`~lecture_utils.trajectory.Trajectory` for every method, so a widget
 can offer one dropdown over GD, momentum, Adam, Newton, CG, BFGS and L-BFGS.
 
 Example::
@@ -18,6 +18,7 @@ import inspect
 from .. import optim
 from .._validate import check_choice
 from ..surfaces import Surface
+from ..trajectory import Trajectory
 from . import cg, linesearch, newton, quasi_newton
 
 __all__ = ["FIRST_ORDER", "SECOND_ORDER", "names", "run_method", "is_quadratic"]
@@ -52,7 +53,7 @@ def _second_order_call(name, surface):
     return quasi_newton.lbfgs, {}
 
 
-def run_method(name: str, surface: Surface, x0, num_steps: int = 100, **kwargs) -> optim.Trajectory:
+def run_method(name: str, surface: Surface, x0, num_steps: int = 100, **kwargs) -> Trajectory:
     """Run the method ``name`` on ``surface`` from ``x0`` (``(d,)`` or ``(B, d)``) for ``num_steps`` steps.
 
     First-order names (``gd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``) build

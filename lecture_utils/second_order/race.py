@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import optim, tuning
 from ..surfaces import Surface, as_surface
+from ..trajectory import Trajectory
 from .methods import is_quadratic, run_method
 
 __all__ = ["RACE_METHODS", "quadratic_optimal_hyperparameters", "tuned_first_order", "race_trajectories",
@@ -58,7 +59,7 @@ def _positive_definite_spectrum(surface: Surface):
     return (float(lam[0]), float(lam[-1])) if lam[0] > 0 else None
 
 
-def tuned_first_order(surface, x0, num_steps: int, name: str, *, lrs=None) -> optim.Trajectory:
+def tuned_first_order(surface, x0, num_steps: int, name: str, *, lrs=None) -> Trajectory:
     """The run of ``"GD"`` or ``"momentum"`` (momentum 0.9) with its best learning rate.
 
     On a positive definite quadratic the closed-form best setting
@@ -103,7 +104,7 @@ def race_trajectories(surface, x0, num_steps: int, methods=RACE_METHODS) -> dict
     return out
 
 
-def num_evaluations(traj: optim.Trajectory) -> int:
+def num_evaluations(traj: Trajectory) -> int:
     """``(f, grad f)`` evaluations a run made: counted by the second-order methods (line-search trials
     included), one per step up to convergence for a first-order run. Example: ``num_evaluations(trajs["BFGS"])``
     """

@@ -3,7 +3,7 @@
 Each method (Newton, steepest descent, nonlinear CG, BFGS, L-BFGS) moves ``B`` start points at once, and each
 point stops on its own: it converges (gradient norm under ``tol``), diverges (a value stops being finite) or
 fails (a line search cannot meet its condition, a Hessian is singular). :class:`Recorder` keeps that state and
-fills the same :class:`~lecture_utils.optim.Trajectory` that :func:`lecture_utils.optim.run` returns, so every
+fills the same :class:`~lecture_utils.trajectory.Trajectory` that :func:`lecture_utils.optim.run` returns, so every
 widget draws these methods without special cases. A trajectory also says why a point stopped early
 (:meth:`SecondOrderTrajectory.status`).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import check_int, check_real
-from ..optim import Trajectory
+from ..trajectory import Trajectory
 from ..surfaces import Surface, as_surface
 
 __all__ = ["SecondOrderTrajectory", "Recorder"]
@@ -38,7 +38,7 @@ __all__ = ["SecondOrderTrajectory", "Recorder"]
 
 @dataclass
 class SecondOrderTrajectory(Trajectory):
-    """A :class:`~lecture_utils.optim.Trajectory` that also knows why a point stopped early.
+    """A :class:`~lecture_utils.trajectory.Trajectory` that also knows why a point stopped early.
 
     Same fields as the first-order trajectory; ``lrs`` holds the step length taken at each step when there is
     one start point (NaN for several, since each point takes its own). Method-specific arrays live in

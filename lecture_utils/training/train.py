@@ -37,8 +37,9 @@ import torch.nn.functional as F
 from .._validate import check_int, check_real
 from .batching import DROP_LAST, check_order, loss_caller, skip_batch, steps_per_epoch, unpack_data
 from .nets import main_output
+from .optimizers import make_optimizer
 
-__all__ = ["fit", "run", "History", "evaluate", "make_optimizer", "task_loss", "RECORD_KEYS"]
+__all__ = ["fit", "run", "History", "evaluate", "task_loss", "RECORD_KEYS"]
 
 #: Keys of every record that :func:`fit` yields.
 RECORD_KEYS = ("step", "epoch", "examples", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
@@ -46,45 +47,8 @@ RECORD_KEYS = ("step", "epoch", "examples", "train_loss", "train_acc", "test_los
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Optimizers and losses
+# Losses and evaluation
 # ---------------------------------------------------------------------------------------------------------
-def make_optimizer(opt, params, **opt_kwargs) -> torch.optim.Optimizer:
-    """A ``torch.optim.Optimizer`` over ``params`` from any of the forms :func:`fit` accepts.
-
-    Args:
-        opt: a ``torch.optim.Optimizer`` instance (returned as is; ``params`` is ignored), a ``torch.optim``
-            class (built with ``opt_kwargs``), a :class:`lecture_utils.optim.Optimizer` (its ``.to_torch``), an
-            optimizer name such as ``"adam"`` or ``"momentum"`` (:func:`lecture_utils.optim.make` with
-            ``opt_kwargs``), or a callable ``params -> optimizer``.
-        params: the parameters to optimize (``net.parameters()``).
-        **opt_kwargs: hyperparameters for a class or a name, e.g. ``lr=0.1``.
-    Returns:
-        A ``torch.optim.Optimizer``. Example: ``make_optimizer(torch.optim.SGD, net.parameters(), lr=0.1)``
-    """
-    from .. import optim as our_optim
-
-    if isinstance(opt, torch.optim.Optimizer):
-        if opt_kwargs:
-            raise ValueError("opt_kwargs are only used with an optimizer class or name, not with an instance")
-        return opt
-    if isinstance(opt, our_optim.Optimizer):
-        if opt_kwargs:
-            raise ValueError("opt_kwargs are only used with an optimizer class or name; set hyperparameters "
-                             "on our optimizer instead, e.g. optim.SGD(lr=0.1)")
-        return opt.to_torch(params)
-    if isinstance(opt, str):
-        return our_optim.make(opt, **opt_kwargs).to_torch(params)
-    if isinstance(opt, type) and issubclass(opt, torch.optim.Optimizer):
-        return opt(params, **opt_kwargs)
-    if callable(opt):
-        made = opt(params, **opt_kwargs)
-        if not isinstance(made, torch.optim.Optimizer):
-            raise TypeError(f"opt(params) must return a torch.optim.Optimizer, got {type(made).__name__}")
-        return made
-    raise TypeError("opt must be a torch.optim optimizer or class, one of lecture_utils.optim's optimizers, an "
-                    f"optimizer name like 'adam', or a callable params -> optimizer; got {type(opt).__name__}")
-
-
 def _is_classification(y) -> bool:
     return y.dim() == 1 and not torch.is_floating_point(y)
 
@@ -348,7 +312,7 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     Args:
         net: a ``torch.nn.Module``; it is moved to ``device``; its train/eval mode is restored at the end.
         data: a :class:`lecture_utils.training.data.Dataset`, ``(X_train, y_train, X_test, y_test)`` or ``(X, y)``.
-        opt: optimizer in any form :func:`make_optimizer` accepts (e.g. ``optim.SGD(lr=0.1)``,
+        opt: optimizer in any form :func:`lecture_utils.training.optimizers.make_optimizer` accepts (e.g. ``optim.SGD(lr=0.1)``,
             ``torch.optim.Adam`` with ``opt_kwargs={"lr": 1e-3}``, ``"momentum"``, or a built instance).
         epochs: passes over the training data.
         batch_size: examples per step.
