@@ -131,8 +131,30 @@ def scalar_or_array(a):
 
 
 def as_generator(seed, name: str = "seed") -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a non-negative integer seed, or the Generator itself (scikit-learn's
-    ``check_random_state`` idea). Anything else raises ``TypeError``/``ValueError`` naming ``name``."""
+    """A ``numpy.random.Generator`` from a non-negative integer seed, the Generator itself, or None (fresh
+    entropy: not reproducible). scikit-learn's ``check_random_state`` idea; anything else raises
+    ``TypeError``/``ValueError`` naming ``name``."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if seed is None:
+        return np.random.default_rng()
     return np.random.default_rng(check_int(name, seed, low=0))
+
+
+#: The most memory one call may allocate for its results (2 GiB): a bigger request is a typo, not a lesson.
+MAX_BYTES = 2 * 1024 ** 3
+
+
+def check_memory(name: str, count: int, bytes_each: int, per: str = "", limit: int = MAX_BYTES) -> int:
+    """Refuse a size argument whose results would take more than ``limit`` bytes: ``count * bytes_each``.
+
+    Raises ``ValueError`` naming ``name``, the memory the call would take and the largest allowed value.
+    Example: ``check_memory("num_steps", 10**9, 8 * 4, "1 start point")``
+    """
+    need = int(count) * int(bytes_each)
+    if need > limit:
+        largest = max(limit // max(int(bytes_each), 1), 0)
+        for_what = f" for {per}" if per else ""
+        raise ValueError(f"{name}={count} would need {need / 1024 ** 3:.1f} GiB of results{for_what}; "
+                         f"the largest allowed {name} is {largest:,}")
+    return count

@@ -24,13 +24,13 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import check_int, check_real
+from ._validate import as_generator, check_int, check_memory, check_real
 from .surfaces import Surface, as_surface
 from .trajectory import Trajectory
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "run", "clip_by_norm",
-    "clip_by_value", "make",
+    "clip_by_value", "make", "scheduled_lr",
 ]
 
 
@@ -294,6 +294,31 @@ def _rowsum(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def scheduled_lr(schedule, base_lr: float, step: int) -> float:
+    """``schedule(base_lr, step)`` as a float, checked: a NaN, infinite or negative rate raises ``ValueError``."""
+    out = schedule(base_lr, step)
+    try:
+        if isinstance(out, (str, bytes, bool)):
+            raise TypeError
+        lr = float(out)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr_schedule must return a number, got {type(out).__name__} {out!r} at step {step}") from None
+    if not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"lr_schedule returned {lr} at step {step}; a learning rate must be a finite number >= 0")
+    return lr
+
+
+def _transformed(g, rng, grad_noise, clip_value, clip_norm):
+    """The gradient the optimizer sees: plus Gaussian noise, then clipped by value, then by norm."""
+    if rng is not None:
+        g = g + grad_noise * rng.standard_normal(g.shape)
+    if clip_value is not None:
+        g = clip_by_value(g, clip_value)
+    if clip_norm is not None:
+        g = clip_by_norm(g, clip_norm)
+    return g
+
+
 def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm: float | None = None,
         clip_value: float | None = None, lr_schedule: Callable[[float, int], float] | None = None,
         tol: float = 1e-5, grad_noise: float = 0.0, seed: int | None = None) -> Trajectory:
@@ -317,6 +342,9 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
         a :class:`Trajectory`; diverged points stop moving and are reported in ``diverged_at``.
     """
     surface = as_surface(surface)
+    if isinstance(opt, type) and issubclass(opt, Optimizer):
+        raise TypeError(f"opt must be an optimizer object such as optim.{opt.__name__}(lr=0.01), "
+                        f"not the class optim.{opt.__name__}")
     if not isinstance(opt, Optimizer):
         raise TypeError(f"opt must be a lecture_utils.optim optimizer (SGD, Adagrad, RMSprop, Adam, AdamW, ...), "
                         f"got {type(opt).__name__}")
@@ -329,7 +357,8 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
         raise TypeError(f"lr_schedule must be a callable schedule(base_lr, step), got {type(lr_schedule).__name__}")
     X = surface.start_points(x0)
     B, d = X.shape
-    rng = np.random.default_rng(seed) if grad_noise else None
+    check_memory("num_steps", num_steps, 8 * B * (d + 2), f"{B} start point(s) in {d} dimension(s)")
+    rng = as_generator(seed) if grad_noise else None
 
     xs = np.empty((num_steps + 1, B, d))
     values = np.full((num_steps + 1, B), np.nan)
@@ -369,14 +398,8 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
                 grad_norms[t, alive] = gn[alive]
             if t == num_steps:
                 break
-            lr = opt.lr if lr_schedule is None else float(lr_schedule(opt.lr, t))
-            lrs[t] = lr
-            if rng is not None:
-                g = g + grad_noise * rng.standard_normal(g.shape)
-            if clip_value is not None:
-                g = clip_by_value(g, clip_value)
-            if clip_norm is not None:
-                g = clip_by_norm(g, clip_norm)
+            lrs[t] = lr = opt.lr if lr_schedule is None else scheduled_lr(lr_schedule, opt.lr, t)
+            g = _transformed(g, rng, grad_noise, clip_value, clip_norm)
             if all_alive:
                 x = opt.update(x, g, state, lr, t + 1)
             else:

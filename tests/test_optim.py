@@ -215,6 +215,17 @@ def test_bad_run_arguments_are_rejected():
         optim.run(s, torch.optim.SGD, [0.0, 0.0])
     with pytest.raises(TypeError, match="surface must be"):
         optim.run({"name": "rosenbrock"}, opt, [0.0, 0.0])
+    with pytest.raises(TypeError, match=r"not the class optim.SGD"):
+        optim.run(s, optim.SGD, [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"num_steps=1000000000 would need .* GiB.*largest allowed num_steps is"):
+        optim.run(s, opt, [0.0, 0.0], num_steps=10**9)
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr_schedule returned"):
+            optim.run(s, opt, [0.0, 0.0], num_steps=5, lr_schedule=lambda base, step, bad=bad: bad)
+    with pytest.raises(TypeError, match="lr_schedule must return a number"):
+        optim.run(s, opt, [0.0, 0.0], num_steps=5, lr_schedule=lambda base, step: "0.1")
+    with pytest.raises(TypeError, match="complex"):
+        optim.run(s, opt, [1.0 + 2j, 0.0])
     with pytest.raises(ValueError, match="surface must be a surface name, one of .*rosenbrock"):
         optim.run("rosenbrok", opt, [0.0, 0.0])
     by_name = optim.run("rosenbrock", opt, [0.0, 0.0], num_steps=5)  # a registered name is looked up

@@ -41,12 +41,54 @@ __all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian", 
 _CURVATURE_EPS = 1e-10  # torch.optim.LBFGS skips pairs with y . s under this
 
 
-def _keep_inv_hessians(flag, B, T, d):
-    if flag is None:
-        return d <= 10 and B * T * d * d <= 4_000_000  # at most 32 MB of matrices
-    if not isinstance(flag, (bool, np.bool_)):
-        raise TypeError(f"inv_hessians must be True, False or None, got {flag!r}")
-    return bool(flag)
+class _InverseHessians:
+    """The ``M_k`` of every step, kept for drawing when asked for (or small enough)."""
+
+    def __init__(self, flag, B, T, d):
+        if flag is None:
+            keep = d <= 10 and B * T * d * d <= 4_000_000  # at most 32 MB of matrices
+        elif isinstance(flag, (bool, np.bool_)):
+            keep = bool(flag)
+        else:
+            raise TypeError(f"inv_hessians must be True, False or None, got {flag!r}")
+        self.Ms = np.empty((T, B, d, d)) if keep else None
+
+    def set(self, t: int, M) -> None:
+        if self.Ms is not None:
+            self.Ms[t] = M() if callable(M) else M
+
+    def into(self, extras: dict, last: int) -> dict:
+        """Fill the rows after ``last`` (every point had stopped) and add ``inv_hessians`` to ``extras``."""
+        if self.Ms is not None:
+            self.Ms[last + 1:] = self.Ms[last]
+            extras["inv_hessians"] = self.Ms
+        return extras
+
+
+def _search(line_search, rec, t, idx, X, D, F, G, t0, c1, c2, max_evals, **wolfe):
+    """One line search for the points ``idx``; evaluations are counted and failed points stop."""
+    if line_search == "wolfe":
+        res = strong_wolfe(rec.evaluate, X, D, F, G, t0, c1=c1, c2=c2, max_evals=max_evals, **wolfe)
+    else:
+        res = armijo(rec.evaluate, X, D, F, G, t0, c1=c1, max_evals=max_evals)
+    rec.num_evals[idx] += res.evals
+    fail_by_reason(rec, t, idx, res)
+    return res
+
+
+def _curvature_pairs(step, D, g_new, G):
+    """``s = step d``, ``y = g_new - g``, ``y . s`` and which pairs have enough curvature to be used."""
+    with np.errstate(all="ignore"):
+        s = step[:, None] * D
+        y = g_new - G
+        ys = np.einsum("nd,nd->n", y, s)
+    return s, y, ys, np.isfinite(ys) & (ys > _CURVATURE_EPS)
+
+
+def _first_trial(G, lr: float = 1.0):
+    """``lr * min(1, 1 / |g|_1)``, torch's first trial step (1 at a critical point, where |g|_1 = 0)."""
+    with np.errstate(divide="ignore"):
+        return lr * np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1))
 
 
 def bfgs_update(M, s, y):
@@ -59,12 +101,23 @@ def bfgs_update(M, s, y):
         ``(n, d, d)`` updated matrices; each satisfies the secant condition ``M_new y = s``.
     Example: ``bfgs_update(np.eye(2)[None], s[None], y[None])``
     """
-    rho = 1.0 / np.einsum("nd,nd->n", y, s)
-    My = np.einsum("nij,nj->ni", M, y)
-    yMy = np.einsum("ni,ni->n", y, My)
-    # Expanded form of the product: M - rho (s My^T + My s^T) + (rho^2 yMy + rho) s s^T.
-    return (M - rho[:, None, None] * (s[:, :, None] * My[:, None, :] + My[:, :, None] * s[:, None, :])
-            + (rho * rho * yMy + rho)[:, None, None] * s[:, :, None] * s[:, None, :])
+    with np.errstate(all="ignore"):  # a tiny y . s overflows rho; the caller skips such pairs
+        rho = 1.0 / np.einsum("nd,nd->n", y, s)
+        My = np.einsum("nij,nj->ni", M, y)
+        yMy = np.einsum("ni,ni->n", y, My)
+        # Expanded form of the product: M - rho (s My^T + My s^T) + (rho^2 yMy + rho) s s^T.
+        return (M - rho[:, None, None] * (s[:, :, None] * My[:, None, :] + My[:, :, None] * s[:, None, :])
+                + (rho * rho * yMy + rho)[:, None, None] * s[:, :, None] * s[:, None, :])
+
+
+def _bfgs_direction(M, G):
+    """``d = -M g`` per point; where ``M`` lost positive definiteness to rounding (not downhill), ``M = I``."""
+    with np.errstate(all="ignore"):
+        D = -np.einsum("nij,nj->ni", M, G)
+        uphill = ~(np.einsum("nd,nd->n", G, D) < 0)
+    M[uphill] = np.eye(M.shape[-1])
+    D[uphill] = -G[uphill]
+    return D, uphill
 
 
 def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolfe", tol: float = 1e-5,
@@ -100,42 +153,28 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
     if not isinstance(scale_initial, (bool, np.bool_)):
         raise TypeError(f"scale_initial must be True or False, got {scale_initial!r}")
     rec = Recorder(surface, x0, num_steps, tol, "BFGS" + (" (Armijo)" if line_search == "armijo" else ""))
-    B, d, T = rec.B, rec.d, rec.num_steps + 1
-    keep = _keep_inv_hessians(inv_hessians, B, T, d)
+    B, d = rec.B, rec.d
+    kept = _InverseHessians(inv_hessians, B, rec.num_steps + 1, d)
     M = np.broadcast_to(np.eye(d), (B, d, d)).copy()
     updated = np.zeros(B, dtype=bool)
     skipped = np.zeros(B, dtype=np.int64)
     resets = np.zeros(B, dtype=np.int64)
-    Ms = np.empty((T, B, d, d)) if keep else None
-    if keep:
-        Ms[0] = M
+    kept.set(0, M)
     last = 0
     for t in range(rec.num_steps):
         idx = rec.active_indices()
         if idx.size == 0:
             break
         X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
-        with np.errstate(all="ignore"):
-            D = -np.einsum("nij,nj->ni", M[idx], G)
-            uphill = ~(np.einsum("nd,nd->n", G, D) < 0)
-        if uphill.any():  # M lost positive definiteness to rounding: start again from the identity
-            M[idx[uphill]] = np.eye(d)
-            D[uphill] = -G[uphill]
-            resets[idx[uphill]] += 1
-        guess = np.where(updated[idx], 1.0, np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1)))
-        if line_search == "wolfe":
-            res = strong_wolfe(rec.evaluate, X, D, F, G, guess, c1=c1, c2=c2, max_evals=max_evals)
-        else:
-            res = armijo(rec.evaluate, X, D, F, G, guess, c1=c1, max_evals=max_evals)
-        rec.num_evals[idx] += res.evals
-        fail_by_reason(rec, t, idx, res)
+        Mi = M[idx]
+        D, reset = _bfgs_direction(Mi, G)
+        M[idx] = Mi
+        resets[idx[reset]] += 1
+        guess = np.where(updated[idx], 1.0, _first_trial(G))
+        res = _search(line_search, rec, t, idx, X, D, F, G, guess, c1, c2, max_evals)
         ok = res.ok
         j = idx[ok]
-        with np.errstate(all="ignore"):
-            s = res.t[ok, None] * D[ok]
-            y = res.g[ok] - G[ok]
-            ys = np.einsum("nd,nd->n", y, s)
-            good = np.isfinite(ys) & (ys > _CURVATURE_EPS)
+        s, y, ys, good = _curvature_pairs(res.t[ok], D[ok], res.g[ok], G[ok])
         skipped[j[~good]] += 1
         if good.any():
             jg = j[good]
@@ -148,14 +187,9 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
             updated[jg] = True
         rec.move(t, j, res.x[ok], res.f[ok], res.g[ok], res.t[ok])
         rec.record(t + 1)
-        if keep:
-            Ms[t + 1] = M
+        kept.set(t + 1, M)
         last = t + 1
-    extras = {"inv_hessian_final": M, "skipped_updates": skipped, "resets": resets}
-    if keep:
-        Ms[last + 1:] = M
-        extras["inv_hessians"] = Ms
-    return rec.finish(extras)
+    return rec.finish(kept.into({"inv_hessian_final": M, "skipped_updates": skipped, "resets": resets}, last))
 
 
 def two_loop(Q, S, Y, rho, H_diag):
@@ -193,6 +227,36 @@ def lbfgs_inverse_hessian(S, Y, rho, H_diag):
         e[:, j] = 1.0
         out[:, :, j] = two_loop(e, S, Y, rho, H_diag)
     return 0.5 * (out + np.swapaxes(out, 1, 2))
+
+
+class _Memory:
+    """The last ``m`` pairs ``(s, y)`` of every point, oldest first (as torch keeps its lists)."""
+
+    def __init__(self, B, m, d):
+        self.S, self.Y = np.zeros((B, m, d)), np.zeros((B, m, d))
+        self.rho, self.H_diag = np.zeros((B, m)), np.ones(B)
+        self.count = np.zeros(B, dtype=np.int64)
+        self.m = m
+
+    def direction(self, idx, G, first: bool):
+        with np.errstate(all="ignore"):
+            return -G if first else two_loop(-G, self.S[idx], self.Y[idx], self.rho[idx], self.H_diag[idx])
+
+    def push(self, jg, s, y, ys) -> None:
+        """Drop the oldest pair of the points ``jg`` and append the newest."""
+        with np.errstate(all="ignore"):
+            self.S[jg] = np.concatenate([self.S[jg, 1:], s[:, None]], axis=1)
+            self.Y[jg] = np.concatenate([self.Y[jg, 1:], y[:, None]], axis=1)
+            self.rho[jg] = np.concatenate([self.rho[jg, 1:], (1.0 / ys)[:, None]], axis=1)
+            self.H_diag[jg] = ys / np.einsum("nd,nd->n", y, y)
+        self.count[jg] = np.minimum(self.count[jg] + 1, self.m)
+
+    def dense(self):
+        with np.errstate(all="ignore"):
+            return lbfgs_inverse_hessian(self.S, self.Y, self.rho, self.H_diag)
+
+    def history(self) -> dict:
+        return {"S": self.S, "Y": self.Y, "rho": self.rho, "H_diag": self.H_diag}
 
 
 def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float = 1.0,
@@ -239,82 +303,48 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
         f" (lr={lr:g})" if lr != 1 else "")
     rec = Recorder(surface, x0, num_steps, tol, label)
     B, d, T = rec.B, rec.d, rec.num_steps + 1
-    keep = _keep_inv_hessians(inv_hessians, B, T, d)
-    S = np.zeros((B, m, d))
-    Y = np.zeros((B, m, d))
-    rho = np.zeros((B, m))
-    H_diag = np.ones(B)
-    count = np.zeros(B, dtype=np.int64)
+    kept = _InverseHessians(inv_hessians, B, T, d)
+    mem = _Memory(B, m, d)
     memory = np.zeros((T, B), dtype=np.int64)
-    Ms = np.empty((T, B, d, d)) if keep else None
-    if keep:
-        Ms[0] = np.eye(d)
+    kept.set(0, np.eye(d))
     last = 0
     for t in range(rec.num_steps):
         idx = rec.active_indices()
         if idx.size == 0:
             break
         X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+        D = mem.direction(idx, G, first=t == 0)
         with np.errstate(all="ignore"):
-            D = -G if t == 0 else two_loop(-G, S[idx], Y[idx], rho[idx], H_diag[idx])
             gtd = np.einsum("nd,nd->n", G, D)
         flat = ~(gtd < -slope_tol) if slope_tol == 0 else ~(gtd <= -slope_tol)
         rec.fail(t, idx[flat], "the L-BFGS direction is not downhill" if slope_tol == 0 else
                  f"the slope along the L-BFGS direction is above -{slope_tol:g} (torch.optim.LBFGS stops here too)")
-        keep_pts = ~flat
-        idx, X, F, G, D = idx[keep_pts], X[keep_pts], F[keep_pts], G[keep_pts], D[keep_pts]
+        go = ~flat
+        idx, X, F, G, D = idx[go], X[go], F[go], G[go], D[go]
+        t0 = _first_trial(G, lr) if t == 0 else np.full(idx.size, lr)
         if idx.size == 0:
-            rec.record(t + 1)
-            last = t + 1
-            if keep:
-                Ms[t + 1] = Ms[t]
-            memory[t + 1] = count
-            continue
-        t0 = lr * np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1)) if t == 0 else np.full(idx.size, lr)
-        if line_search is None:
+            steps, ok, Xn, f, g = t0, np.zeros(0, dtype=bool), X, F, G
+        elif line_search is None:  # the fixed trial step
             with np.errstate(all="ignore"):
                 Xn = X + t0[:, None] * D
             f, g = rec.evaluate(Xn)
             rec.num_evals[idx] += 1
-            ok = np.ones(idx.size, dtype=bool)
-            steps, Xn_ok, f_ok, g_ok = t0, Xn, f, g
+            steps, ok = t0, np.ones(idx.size, dtype=bool)
         else:
-            if line_search == "wolfe":
-                res = strong_wolfe(rec.evaluate, X, D, F, G, t0, c1=c1, c2=c2, max_evals=max_evals,
-                                   tolerance_change=zoom_tol)
-            else:
-                res = armijo(rec.evaluate, X, D, F, G, t0, c1=c1, max_evals=max_evals)
-            rec.num_evals[idx] += res.evals
-            fail_by_reason(rec, t, idx, res)
+            res = _search(line_search, rec, t, idx, X, D, F, G, t0, c1, c2, max_evals, tolerance_change=zoom_tol)
             ok = res.ok
-            steps, Xn_ok, f_ok, g_ok = res.t[ok], res.x[ok], res.f[ok], res.g[ok]
+            steps, Xn, f, g = res.t[ok], res.x[ok], res.f[ok], res.g[ok]
         j = idx[ok]
-        with np.errstate(all="ignore"):
-            s = steps[:, None] * D[ok] if line_search is None else res.t[ok, None] * D[ok]
-            y = g_ok - G[ok]
-            ys = np.einsum("nd,nd->n", y, s)
-            good = np.isfinite(ys) & (ys > _CURVATURE_EPS)
-            if good.any():
-                jg = j[good]
-                # Drop the oldest pair, append the newest (oldest first, as torch keeps its lists).
-                S[jg] = np.concatenate([S[jg, 1:], s[good, None]], axis=1)
-                Y[jg] = np.concatenate([Y[jg, 1:], y[good, None]], axis=1)
-                rho[jg] = np.concatenate([rho[jg, 1:], (1.0 / ys[good])[:, None]], axis=1)
-                H_diag[jg] = ys[good] / np.einsum("nd,nd->n", y[good], y[good])
-                count[jg] = np.minimum(count[jg] + 1, m)
-        rec.move(t, j, Xn_ok, f_ok, g_ok, steps)
+        s, y, ys, good = _curvature_pairs(steps, D[ok], g, G[ok])
+        if good.any():
+            mem.push(j[good], s[good], y[good], ys[good])
+        rec.move(t, j, Xn, f, g, steps)
         rec.record(t + 1)
-        memory[t + 1] = count
-        if keep:
-            with np.errstate(all="ignore"):
-                Ms[t + 1] = lbfgs_inverse_hessian(S, Y, rho, H_diag)
+        memory[t + 1] = mem.count
+        kept.set(t + 1, mem.dense if idx.size else (lambda: kept.Ms[t]))
         last = t + 1
-    memory[last + 1:] = count
-    extras = {"memory_used": memory, "history": {"S": S, "Y": Y, "rho": rho, "H_diag": H_diag}}
-    if keep:
-        Ms[last + 1:] = Ms[last]
-        extras["inv_hessians"] = Ms
-    return rec.finish(extras)
+    memory[last + 1:] = mem.count
+    return rec.finish(kept.into({"memory_used": memory, "history": mem.history()}, last))
 
 
 # ---------------------------------------------------------------------------------------------------------
