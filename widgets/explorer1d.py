@@ -98,18 +98,10 @@ class Explorer1D(TrajectoryWidget):
             self.tangents.append(self.animate(self.ax.plot([], [], "--", color=c, lw=2.2, zorder=5)[0]))
             self.points.append(self.animate(self.ax.plot([], [], "o", color=c, ms=10, mec="black", mew=1.0,
                                                          zorder=6)[0]))
-            self.value_lines.append(self.animate(self.ax_value.plot([], [], color=c, lw=1.2, alpha=0.35)[0]))
-            self.value_done.append(self.animate(self.ax_value.plot([], [], color=c, lw=1.8, label=spec.title)[0]))
-            self.value_points.append(self.animate(self.ax_value.plot([], [], "o", color=c, ms=7, mec="black",
-                                                                     mew=0.8)[0]))
-        self.step_line = self.animate(self.ax_value.axvline(0.0, color="0.5", lw=1.0, ls=":"))
+            self._add_value_artists(c, spec.title)
         self.ax.set_xlabel("x")
         self.ax.set_ylabel("f(x)")
-        self.ax_value.set_xlabel("step")
-        self.ax_value.set_ylabel("f(x) at the step")
-        self.ax_value.set_title("value against step")
-        self.ax_value.grid(True, alpha=0.3)
-        self.legend = self._make_legend(self.ax_value)
+        self._finish_value_panel("f(x) at the step")
 
     def _set_surface(self, s, x0=None):
         """Use surface ``s`` (drawn once here); ``x0=None`` takes the surface's default start."""

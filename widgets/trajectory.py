@@ -155,6 +155,23 @@ class TrajectoryWidget(PlaybackWidget):
         return []
 
     # ---- legend ------------------------------------------------------------------------------------------
+    def _add_value_artists(self, c: str, label: str) -> None:
+        """One optimizer's artists in the value panel: its whole curve (faint), the part up to the step, the marker."""
+        ax = self.ax_value
+        self.value_lines.append(self.animate(ax.plot([], [], color=c, lw=1.2, alpha=0.35)[0]))
+        self.value_done.append(self.animate(ax.plot([], [], color=c, lw=1.8, label=label)[0]))
+        self.value_points.append(self.animate(ax.plot([], [], "o", color=c, ms=7, mec="black", mew=0.8)[0]))
+
+    def _finish_value_panel(self, ylabel: str = "") -> None:
+        """The step marker, labels, grid and legend of the value panel (after every optimizer's artists)."""
+        self.step_line = self.animate(self.ax_value.axvline(0.0, color="0.5", lw=1.0, ls=":"))
+        self.ax_value.set_xlabel("step")
+        if ylabel:
+            self.ax_value.set_ylabel(ylabel)
+        self.ax_value.set_title("value against step")
+        self.ax_value.grid(True, alpha=0.3)
+        self.legend = self._make_legend(self.ax_value)
+
     def _make_legend(self, ax):
         """The optimizers' legend. Text is the slowest thing to draw, so a legend of distinct names
         (SGD, momentum, Adam) stays in the cached background; only when two optimizers share a name

@@ -201,11 +201,7 @@ def nonlinear_cg(surface: Surface, x0, num_steps: int = 200, beta: str = "PR+", 
     t_prev = np.full(B, np.nan)
     slope_prev = np.full(B, np.nan)
     since_restart = np.zeros(B, dtype=np.int64)
-    for t in range(rec.num_steps):
-        idx = rec.active_indices()
-        if idx.size == 0:
-            break
-        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+    for t, idx, X, F, G in rec.steps():
         first = t == 0
         bk = np.zeros(idx.size) if first else _beta(beta, G, G_prev[idx])
         restart = np.full(idx.size, first)

@@ -388,11 +388,7 @@ def steepest_descent(surface: Surface, x0, num_steps: int = 100, line_search: st
     directions = np.full((rec.num_steps, rec.B, rec.d), np.nan)
     t_prev = np.full(rec.B, np.nan)
     slope_prev = np.full(rec.B, np.nan)
-    for t in range(rec.num_steps):
-        idx = rec.active_indices()
-        if idx.size == 0:
-            break
-        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+    for t, idx, X, F, G in rec.steps():
         D = -G
         slope = -np.einsum("nd,nd->n", G, G)
         first = np.isnan(t_prev[idx])

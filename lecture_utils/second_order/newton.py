@@ -122,11 +122,7 @@ def run_newton(surface: Surface, x0, num_steps: int = 20, *, variant: str = "pla
             eigs[t, idx] = np.linalg.eigvalsh(np.nan_to_num(rec.hessian(rec.x[idx])))
 
     eig_row(0, np.arange(B))
-    for t in range(rec.num_steps):
-        idx = rec.active_indices()
-        if idx.size == 0:
-            break
-        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+    for t, idx, X, F, G in rec.steps():
         H = rec.hessian(X)
         D, _, singular = newton_direction(G, H, variant, damping)
         rec.fail(t, idx[singular], "the Hessian is singular here, so the Newton step is undefined")

@@ -161,11 +161,7 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
     resets = np.zeros(B, dtype=np.int64)
     kept.set(0, M)
     last = 0
-    for t in range(rec.num_steps):
-        idx = rec.active_indices()
-        if idx.size == 0:
-            break
-        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+    for t, idx, X, F, G in rec.steps():
         Mi = M[idx]
         D, reset = _bfgs_direction(Mi, G)
         M[idx] = Mi
@@ -308,11 +304,7 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
     memory = np.zeros((T, B), dtype=np.int64)
     kept.set(0, np.eye(d))
     last = 0
-    for t in range(rec.num_steps):
-        idx = rec.active_indices()
-        if idx.size == 0:
-            break
-        X, F, G = rec.x[idx], rec.f[idx], rec.g[idx]
+    for t, idx, X, F, G in rec.steps():
         D = mem.direction(idx, G, first=t == 0)
         with np.errstate(all="ignore"):
             gtd = np.einsum("nd,nd->n", G, D)

@@ -117,6 +117,15 @@ class Recorder:
     def active_indices(self) -> np.ndarray:
         return np.flatnonzero(self.active)
 
+    def steps(self):
+        """The loop of every method: for each step ``t``, ``(t, idx, X, F, G)`` of the points still running
+        (their indices, positions, values and gradients); it ends early once every point has stopped."""
+        for t in range(self.num_steps):
+            idx = self.active_indices()
+            if idx.size == 0:
+                return
+            yield t, idx, self.x[idx], self.f[idx], self.g[idx]
+
     def move(self, t: int, idx: np.ndarray, x_new, f_new, g_new, step_size) -> None:
         """Points ``idx`` took step ``t`` (0-based) of length ``step_size`` and are now at ``x_new``."""
         if len(idx) == 0:

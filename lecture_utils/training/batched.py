@@ -331,7 +331,7 @@ def _index(k, K):
     return int(k)
 
 
-class BatchedHistory:
+class BatchedHistory(History):
     """All records of a :func:`run_many` run. ``res["test_acc"]`` is a ``(K, num_records)`` array (shared keys
     such as ``step`` repeat on every row); ``res.net(k)`` the trained net k; ``res.history(k)`` model k's records
     as a :class:`lecture_utils.training.train.History`. Example: ``run_many(models, ds, "adam").last["test_acc"]``
@@ -341,7 +341,8 @@ class BatchedHistory:
     """
 
     def __init__(self, records, run: _ManyFit):
-        self.records, self.nets, self.K = list(records), run.nets, run.K
+        super().__init__(records)
+        self.nets, self.K = run.nets, run.K
         self.seeds, self.lrs = np.array(run.seeds), np.array(run.base_lrs)
         self.diverged_at = run.diverged_at.copy()
         self._stack, self._average = run.stack, run.avg
@@ -350,14 +351,6 @@ class BatchedHistory:
         if not self.records or key not in self.records[0]:
             raise KeyError(f"unknown key {key!r}; records have {', '.join(RECORD_KEYS)}")
         return np.stack([np.broadcast_to(np.asarray(r[key], dtype=float), (self.K,)) for r in self.records], 1)
-
-    def __len__(self):
-        return len(self.records)
-
-    @property
-    def last(self) -> dict:
-        """The final record (per-model values are ``(K,)`` arrays)."""
-        return self.records[-1]
 
     @property
     def diverged(self) -> np.ndarray:
