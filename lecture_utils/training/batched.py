@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_int, check_real
-from .batching import DROP_LAST, check_order, loss_caller, skip_batch, steps_per_epoch, unpack_data
+from .batching import check_order, DROP_LAST, loss_caller, MinibatchLoop, steps_per_epoch, unpack_data
 from .stacked import StackedMLP, StackedOptimizer, task_losses
 from .train import RECORD_KEYS, History
 
@@ -52,7 +52,7 @@ def _per_model(name, values, K):
     return values
 
 
-class _ManyFit:
+class _ManyFit(MinibatchLoop):
     """The state of one :func:`fit_many` run; :meth:`records` is the generator ``fit_many`` returns."""
 
     def __init__(self, nets, data, opt, epochs, batch_size, *, seeds, lrs, opt_kwargs, loss, aux_weight,
@@ -115,8 +115,8 @@ class _ManyFit:
         self.diverged_at = np.full(K, -1)
         self.sum_loss = torch.zeros(K, dtype=torch.float64, device=self.device)
         self.sum_correct = torch.zeros(K, dtype=torch.float64, device=self.device)
-        self.batches = self.examples_since = self.step = self.examples = 0
-        self.epoch_float, self.train_time = 0.0, 0.0
+        self.batches = self.examples_since = 0
+        self.progress_label = f"training {K} nets"
 
     def record(self, train_loss, train_acc) -> dict:
         nan = np.full(self.K, math.nan)
@@ -209,66 +209,30 @@ class _ManyFit:
             self.avg = new if frozen is None else torch.where(frozen, self.avg, new)
         self.num_averaged += 1
 
-    def epoch(self, epoch: int) -> Iterator[dict]:
-        """Train one epoch, yielding the ``eval_every`` records; sets ``self.stop`` when training must end."""
+    def epoch_order(self, epoch: int) -> torch.Tensor:
         n = len(self.X)
-        idx_all = [self.order_fn(epoch, n, g) for g in self.gens]
-        idx_all = [i if isinstance(i, torch.Tensor) else torch.as_tensor(np.asarray(i)) for i in idx_all]
-        if len({len(i) for i in idx_all}) > 1:
+        orders = [self.as_indices(self.order_fn(epoch, n, g)) for g in self.gens]
+        if len({len(i) for i in orders}) > 1:
             raise ValueError(f"order returned different numbers of indices for the models in epoch {epoch}: "
-                             f"{sorted({len(i) for i in idx_all})}; batched training needs the same number")
-        idx_all = torch.stack(idx_all).to(device=self.device, dtype=torch.long)
-        m = idx_all.shape[1]
-        for start in range(0, m, self.batch_size):
-            idx = idx_all[:, start:start + self.batch_size]
-            if skip_batch(idx.shape[1], start, self.batch_size, self.drop_last):
-                continue
-            t0 = time.perf_counter()
-            losses = self.train_step(idx)
-            self.step += 1
-            self.examples += idx.shape[1]
-            self.epoch_float = epoch + min(start + self.batch_size, m) / m
-            self.train_time += time.perf_counter() - t0
-            if self.bar is not None:
-                self.bar.update(1)
-            if self.callback is not None and self.callback(self.stack, self.step, losses) is False:
-                self.stop = True
-            if (self.max_steps is not None and self.step >= self.max_steps) or not bool(self.alive.any()):
-                self.stop = True
-            if (self.eval_every is not None and self.step % self.eval_every == 0) or self.stop:
-                yield self.flush()
-                self.last_recorded = self.step
-            if self.stop:
-                return
+                             f"{sorted({len(i) for i in orders})}; batched training needs the same number")
+        return torch.stack(orders)
 
-    def records(self) -> Iterator[dict]:
-        was_training = [net.training for net in self.nets]
-        self.t_start, self.bar = time.perf_counter(), None
-        if self.progress:
-            from tqdm.auto import tqdm
+    def call_back(self, losses) -> bool:
+        return self.callback is None or self.callback(self.stack, self.step, losses) is not False
 
-            self.bar = tqdm(total=self.total_steps, desc=f"training {self.K} nets", unit="step", leave=False,
-                            mininterval=0.25)
-        try:
-            if self.log_initial:
-                yield self.record(*self.stack.evaluate(self.X, self.y))
-            self.stop, self.last_recorded = self.max_steps == 0, 0
-            for epoch in range(self.epochs):
-                if self.stop:
-                    break
-                yield from self.epoch(epoch)
-                if self.eval_every is None and not self.stop and self.step > self.last_recorded:
-                    self.epoch_float = float(epoch + 1)
-                    yield self.flush()
-                    self.last_recorded = self.step
-            if self.eval_every is not None and self.step > self.last_recorded:
-                yield self.flush()
-        finally:
-            if self.bar is not None:
-                self.bar.close()
-            for k, net in enumerate(self.nets):  # the nets end up trained, as fit's net does
-                self.stack.write_to(net, k)
-                net.train(was_training[k])
+    def exhausted(self) -> bool:
+        return not bool(self.alive.any())
+
+    def initial_record(self) -> dict:
+        return self.record(*self.stack.evaluate(self.X, self.y))
+
+    def start(self) -> None:
+        self.was_training = [net.training for net in self.nets]
+
+    def finish(self) -> None:
+        for k, net in enumerate(self.nets):  # the nets end up trained, as fit's net does
+            self.stack.write_to(net, k)
+            net.train(self.was_training[k])
 
 
 def fit_many(nets, data, opt, epochs: int = 10, batch_size: int = 64, *, seeds=None, lrs=None,

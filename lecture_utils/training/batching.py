@@ -15,14 +15,16 @@ Example (1000 examples in batches of 64: 15 full batches and one of 40)::
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+import time
+from typing import Callable, Iterator
 
+import numpy as np
 import torch
 
 from .data import Dataset
 
 __all__ = ["DROP_LAST", "unpack_data", "shuffled_order", "sequential_order", "check_order", "skip_batch",
-           "steps_per_epoch", "loss_caller"]
+           "steps_per_epoch", "loss_caller", "MinibatchLoop"]
 
 #: The values ``drop_last`` may take.
 DROP_LAST = (True, False, "auto")
@@ -107,3 +109,116 @@ def loss_caller(loss, default: Callable) -> Callable:
         return loss(y_hat, y, **kw)
 
     return call
+
+
+class MinibatchLoop:
+    """The walk both training loops share: epochs of minibatches cut from each epoch's order, a record at the end
+    of every epoch (or every ``eval_every`` steps, and at the end), a stop on ``max_steps`` or a callback that
+    returns False. Subclasses set ``epochs``, ``batch_size``, ``drop_last``, ``eval_every``, ``max_steps``,
+    ``log_initial``, ``progress``, ``total_steps`` and ``device``, and implement the hooks below; the minibatch
+    indices may have a leading model axis (the last axis is the one cut into batches)."""
+
+    progress_label = "training"
+
+    def epoch_order(self, epoch: int) -> torch.Tensor:  # pragma: no cover - abstract
+        """The indices of epoch ``epoch``, ``(m,)`` (or ``(K, m)``), as a long tensor on the device."""
+        raise NotImplementedError
+
+    def train_step(self, idx):  # pragma: no cover - abstract
+        """One optimizer step on the minibatch ``idx``; returns what the callback gets as its loss."""
+        raise NotImplementedError
+
+    def call_back(self, loss) -> bool:
+        """Run the user's callback after a step; False stops training."""
+        return True
+
+    def exhausted(self) -> bool:
+        """True when nothing is left to train (e.g. every model diverged)."""
+        return False
+
+    def initial_record(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def flush(self) -> dict:  # pragma: no cover - abstract
+        """The record of the steps since the previous one."""
+        raise NotImplementedError
+
+    def ends_training(self, rec: dict) -> bool:
+        """Whether ``rec`` is the last record (``fit`` stops at its first diverged record)."""
+        return False
+
+    def end_of_epoch(self) -> None:
+        """Called after every epoch (``fit`` steps a torch lr_scheduler here)."""
+
+    def start(self) -> None:
+        """Called before the first record."""
+
+    def finish(self) -> None:
+        """Called at the end, even when the caller stops iterating early or a step fails."""
+
+    def as_indices(self, order) -> torch.Tensor:
+        if not isinstance(order, torch.Tensor):
+            order = torch.as_tensor(np.asarray(order))
+        return order.to(device=self.device, dtype=torch.long)
+
+    def epoch(self, epoch: int) -> Iterator[dict]:
+        """Train one epoch, yielding the ``eval_every`` records; sets ``self.stop`` when training must end."""
+        idx_all = self.epoch_order(epoch)
+        m = idx_all.shape[-1]
+        for start in range(0, m, self.batch_size):
+            idx = idx_all[..., start:start + self.batch_size]
+            if skip_batch(idx.shape[-1], start, self.batch_size, self.drop_last):
+                continue
+            t0 = time.perf_counter()
+            loss = self.train_step(idx)
+            self.step += 1
+            self.examples += idx.shape[-1]
+            self.epoch_float = epoch + min(start + self.batch_size, m) / m
+            self.train_time += time.perf_counter() - t0
+            if self.bar is not None:
+                self.bar.update(1)
+            if self.call_back(loss) is False:
+                self.stop = True
+            if (self.max_steps is not None and self.step >= self.max_steps) or self.exhausted():
+                self.stop = True
+            if (self.eval_every is not None and self.step % self.eval_every == 0) or self.stop:
+                yield self.flush()
+                self.last_recorded = self.step
+            if self.stop:
+                return
+
+    def records(self) -> Iterator[dict]:
+        """The generator the loop's public function returns: every record, in order."""
+        self.step, self.examples, self.epoch_float, self.train_time = 0, 0, 0.0, 0.0
+        self.t_start, self.bar = time.perf_counter(), None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total_steps, desc=self.progress_label, unit="step", leave=False,
+                            mininterval=0.25)
+        self.start()
+        try:
+            if self.log_initial:
+                yield self.initial_record()
+            self.stop, self.last_recorded = self.max_steps == 0, 0
+            for epoch in range(self.epochs):
+                if self.stop:
+                    break
+                for rec in self.epoch(epoch):
+                    yield rec
+                    if self.ends_training(rec):
+                        return
+                self.end_of_epoch()
+                if self.eval_every is None and not self.stop and self.step > self.last_recorded:
+                    self.epoch_float = float(epoch + 1)
+                    rec = self.flush()
+                    self.last_recorded = self.step
+                    yield rec
+                    if self.ends_training(rec):
+                        return
+            if self.eval_every is not None and self.step > self.last_recorded:
+                yield self.flush()
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            self.finish()

@@ -25,7 +25,6 @@ Example::
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .._validate import check_choice, check_int

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_int, check_real
-from .batching import DROP_LAST, check_order, loss_caller, skip_batch, steps_per_epoch, unpack_data
+from .batching import DROP_LAST, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
 from .nets import main_output
 from .optimizers import make_optimizer
 
@@ -164,7 +164,7 @@ def _split_schedule(lr_schedule, optimizer):
     return lr_schedule, None
 
 
-class _Fit:
+class _Fit(MinibatchLoop):
     """The state of one :func:`fit` run; :meth:`records` is the generator ``fit`` returns."""
 
     def __init__(self, net, data, opt, epochs, batch_size, *, opt_kwargs, loss, aux_weight, lr_schedule, eval_every,
@@ -182,7 +182,6 @@ class _Fit:
             seed = int(torch.randint(0, 2**62, (1,)).item())
         self.gen = torch.Generator().manual_seed(seed)
         self.metrics = _Metrics(self.device, _is_classification(self.y))
-        self.step, self.examples, self.epoch_float, self.train_time = 0, 0, 0.0, 0.0
         n = len(self.X)
         total = epochs * steps_per_epoch(n, batch_size, drop_last)
         self.total_steps = total if max_steps is None else min(max_steps, total)
@@ -224,71 +223,29 @@ class _Fit:
         self.metrics.add(detached, logits, yb)
         return detached
 
-    def epoch(self, epoch: int) -> Iterator[dict]:
-        """Train one epoch, yielding the ``eval_every`` records; sets ``self.stop`` when training must end."""
+    def epoch_order(self, epoch: int) -> torch.Tensor:
         self.net.train()
-        idx_all = self.order_fn(epoch, len(self.X), self.gen)
-        if not isinstance(idx_all, torch.Tensor):
-            idx_all = torch.as_tensor(np.asarray(idx_all))
-        idx_all = idx_all.to(device=self.device, dtype=torch.long)
-        m = len(idx_all)
-        for start in range(0, m, self.batch_size):
-            idx = idx_all[start:start + self.batch_size]
-            if skip_batch(len(idx), start, self.batch_size, self.drop_last):
-                continue
-            t0 = time.perf_counter()
-            batch_loss = self.train_step(idx)
-            self.step += 1
-            self.examples += len(idx)
-            self.epoch_float = epoch + min(start + self.batch_size, m) / m
-            self.train_time += time.perf_counter() - t0
-            if self.bar is not None:
-                self.bar.update(1)
-            if self.callback is not None and self.callback(self.net, self.step, batch_loss) is False:
-                self.stop = True
-            if self.max_steps is not None and self.step >= self.max_steps:
-                self.stop = True
-            if (self.eval_every is not None and self.step % self.eval_every == 0) or self.stop:
-                yield self.flush()
-                self.last_recorded = self.step
-            if self.stop:
-                return
+        return self.as_indices(self.order_fn(epoch, len(self.X), self.gen))
 
-    def records(self) -> Iterator[dict]:
-        was_training = self.net.training
-        self.t_start = time.perf_counter()
-        self.bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
+    def call_back(self, loss) -> bool:
+        return self.callback is None or self.callback(self.net, self.step, loss) is not False
 
-            self.bar = tqdm(total=self.total_steps, desc="training", unit="step", leave=False, mininterval=0.25)
-        try:
-            if self.log_initial:
-                init = evaluate(self.net, self.X, self.y)
-                yield self.record(init["loss"], init["acc"])
-            self.stop, self.last_recorded = self.max_steps == 0, 0
-            for epoch in range(self.epochs):
-                if self.stop:
-                    break
-                for rec in self.epoch(epoch):
-                    yield rec
-                    if rec["diverged"]:
-                        return
-                if self.torch_sched is not None:
-                    self.torch_sched.step()
-                if self.eval_every is None and not self.stop and self.step > self.last_recorded:
-                    self.epoch_float = float(epoch + 1)
-                    rec = self.flush()
-                    self.last_recorded = self.step
-                    yield rec
-                    if rec["diverged"]:
-                        return
-            if self.eval_every is not None and self.step > self.last_recorded:
-                yield self.flush()
-        finally:
-            if self.bar is not None:
-                self.bar.close()
-            self.net.train(was_training)
+    def initial_record(self) -> dict:
+        init = evaluate(self.net, self.X, self.y)
+        return self.record(init["loss"], init["acc"])
+
+    def ends_training(self, rec: dict) -> bool:
+        return rec["diverged"]
+
+    def end_of_epoch(self) -> None:
+        if self.torch_sched is not None:
+            self.torch_sched.step()
+
+    def start(self) -> None:
+        self.was_training = self.net.training
+
+    def finish(self) -> None:
+        self.net.train(self.was_training)
 
 
 def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64, *, opt_kwargs: dict | None = None,
