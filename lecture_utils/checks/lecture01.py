@@ -81,8 +81,9 @@ def check_gradient_ascent(gradient_ascent) -> bool:
             raise CheckFailed(f"gradient_ascent({inputs}) returned {num_steps} values, expected {num_steps + 1}: "
                               "include the start x0 as the first entry.")
         hint = match_mistake(arr, {
-            "you stepped downhill: x - lr * f'(x) is gradient DESCENT. Ascent climbs with x + lr * f'(x) "
-            "(the lecture source prints a minus sign here by mistake).": np.array(descent),
+            "you stepped downhill: x - lr * f'(x) is gradient DESCENT. Ascent climbs with x + lr * f'(x), "
+            "as the lecture's one-variable rule says (only its two-variable summary prints a minus sign, "
+            "by mistake).": np.array(descent),
         })
         expect_close(arr, np.array(expected), what="the iterates", inputs=inputs, rtol=1e-9, atol=1e-12,
                      hint=hint or "each step is x_next = x + lr * df(x), starting from x0.")

@@ -5,10 +5,11 @@ can offer one dropdown over GD, momentum, Adam, Newton, CG, BFGS and L-BFGS.
 
 Example::
 
-    from lecture_utils import surfaces
-    from lecture_utils.second_order.methods import run_method
-    s = surfaces.get("rosenbrock")
-    trajs = [run_method(m, s, [-1.2, 1.0], 200) for m in ("momentum", "newton", "cg", "bfgs", "lbfgs")]
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order.methods import run_method
+    >>> s = surfaces.get("rosenbrock")
+    >>> [run_method(m, s, [-1.2, 1.0], 200).status() for m in ("newton", "bfgs", "lbfgs")]
+    ['converged at step 5', 'converged at step 30', 'converged at step 35']
 """
 from __future__ import annotations
 

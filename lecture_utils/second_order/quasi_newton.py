@@ -15,16 +15,19 @@ and computes ``M g`` by the two-loop recursion, starting from ``M_0 = (s . y) / 
 ``lr * min(1, 1 / |g|_1)``, pairs with ``y . s <= 1e-10`` skipped, strong-Wolfe search), so the two agree step
 for step; a test checks it.
 
-Example::
-
-    from lecture_utils import surfaces, quasi_newton
-    traj = quasi_newton.bfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100)
-    traj.extras["inv_hessians"].shape    # (101, 1, 2, 2): M_k at every step, for drawing
-    outline = quasi_newton.inverse_hessian_ellipse(traj.xs[:, 0], traj.extras["inv_hessians"][:, 0], longest=0.2)
-
 :func:`inverse_hessian_ellipse` outlines ``M_k`` as the ellipse ``{x_k + v : v^T M_k^{-1} v = r^2}``: the shape of
 the contours of the quadratic model BFGS uses at ``x_k``; :func:`hessian_ellipse` gives the same shape for the
 true Hessian, ``M = H^{-1}``, without inverting it.
+
+Example::
+
+    >>> from lecture_utils import surfaces
+    >>> from lecture_utils.second_order import quasi_newton
+    >>> traj = quasi_newton.bfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100)
+    >>> traj.status(), traj.extras["inv_hessians"].shape       # M_k at every step, for drawing
+    ('converged at step 30', (101, 1, 2, 2))
+    >>> quasi_newton.lbfgs(surfaces.get("rosenbrock"), [-1.2, 1.0], 100, m=5).status()
+    'converged at step 35'
 """
 from __future__ import annotations
 

@@ -8,16 +8,18 @@ follows the same trajectory as :func:`lecture_utils.training.train.fit` on that 
 data walk is :mod:`lecture_utils.training.batching`'s, the stacked model
 :class:`lecture_utils.training.stacked.StackedMLP`.
 
-Example::
+Example (three seeds of a small net, each with its own initialization and data order)::
 
-    from lecture_utils import set_seed
-    from lecture_utils.training import batched, data, nets
-    models = []
-    for seed in range(8):
-        set_seed(seed)
-        models.append(nets.MLP(64, (64,) * 6, 10, batch_norm=True, init="kaiming"))
-    res = batched.run_many(models, data.digits(), "sgd", epochs=3, seeds=range(8), opt_kwargs={"lr": 0.1})
-    res["test_acc"][:, -1]          # (8,) final test accuracy of every seed; res.net(3) is the fourth net
+    >>> import torch
+    >>> from lecture_utils.training import batched, data, nets
+    >>> models = []
+    >>> for seed in range(3):
+    ...     _ = torch.manual_seed(seed)
+    ...     models.append(nets.MLP(2, (16,), 3))
+    >>> res = batched.run_many(models, data.blobs(n=200, seed=0), "sgd", epochs=5, batch_size=32, seeds=[0, 1, 2],
+    ...                        opt_kwargs={"lr": 0.1}, progress=False)
+    >>> res["test_acc"].shape, res.net(2) is models[2]        # (K, records); the nets are trained in place
+    ((3, 6), True)
 """
 from __future__ import annotations
 

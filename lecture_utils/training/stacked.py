@@ -9,9 +9,13 @@ elementwise optimizer step on ``flat`` is K independent steps; :meth:`StackedMLP
 
 Example::
 
-    stack = StackedMLP([nets.MLP(64, (64,), 10) for _ in range(4)])
-    logits = stack.forward(X[idx])             # idx (K, B): each model its own minibatch -> logits (K, B, 10)
-    net2 = stack.net(2)                        # an ordinary nn.Module with model 2's weights
+    >>> import torch
+    >>> from lecture_utils.training import nets
+    >>> stack = StackedMLP([nets.MLP(4, (8,), 3) for _ in range(5)])
+    >>> stack.forward(torch.zeros(5, 7, 4)).shape               # each of the K models its own minibatch
+    torch.Size([5, 7, 3])
+    >>> type(stack.net(2)).__name__                            # an ordinary module with model 2's weights
+    'MLP'
 """
 from __future__ import annotations
 
