@@ -35,7 +35,7 @@ PREAMBLE = re.compile(
     r'    %pip install --quiet "dl-optimization-course @ git\+https://github\.com/(?P<repo>[\w.-]+/[\w.-]+?)'
     r'(?:\.git)?(?:@(?P<ref>[\w./-]+))?"\n'
     r'from widgets import notebook_setup\n'
-    r'device = notebook_setup\(seed=0\)(?:\n|\Z)'
+    r'device = notebook_setup\(\)(?:[ ]+#[^\n]*)?(?:\n|\Z)'  # no seed argument: COURSE_SEED, 0 when unset
 )
 
 
@@ -206,7 +206,7 @@ BRIEF_PREAMBLE = (
     'if "google.colab" in sys.modules:  # on Colab: install the course first (locally `make lab` did it)\n'
     '    %pip install --quiet "dl-optimization-course @ git+https://github.com/optim-course/dl-optimization-course"\n'
     'from widgets import notebook_setup\n'
-    'device = notebook_setup(seed=0)\n'
+    'device = notebook_setup()\n'
 )
 
 
