@@ -32,7 +32,6 @@ def clip_ok(g, max_norm):
 def test_clip_by_norm(capsys):
     assert lecture05.check_clip_by_norm(clip_ok) is True
     assert "Correct" in capsys.readouterr().out
-    fails_with(lecture05.check_clip_by_norm, stub, "TODO stub")
     fails_with(lecture05.check_clip_by_norm, lambda g, m: np.clip(g, -m, m), "clipping by value", "g = [3.0, 4.0]")
     fails_with(lecture05.check_clip_by_norm, lambda g, m: g * m / np.linalg.norm(g), "already below max_norm")
     fails_with(lecture05.check_clip_by_norm, lambda g, m: g * m, "forgets to divide")
@@ -50,7 +49,6 @@ def momentum_ok(x, v, g, lr, momentum):
 
 def test_momentum_step():
     assert lecture05.check_momentum_step(momentum_ok)
-    fails_with(lecture05.check_momentum_step, stub, "TODO stub")
     fails_with(lecture05.check_momentum_step, lambda x, v, g, lr, m: (x + m * v + lr * g, m * v + lr * g), "wrong sign")
     fails_with(lecture05.check_momentum_step, lambda x, v, g, lr, m: (x + m * v - lr * g, v), "v_new")
     fails_with(lecture05.check_momentum_step, lambda x, v, g, lr, m: (x + v, m * v - lr * g), "old velocity")
@@ -80,7 +78,6 @@ def test_best_momentum():
 # ---------------------------------------------------------------------------------------------------------
 def test_newton_step():
     assert lecture06.check_newton_step(lambda g, H: -np.linalg.solve(H, g))
-    fails_with(lecture06.check_newton_step, stub, "TODO stub")
     fails_with(lecture06.check_newton_step, lambda g, H: np.linalg.solve(H, g), "sign is flipped")
     fails_with(lecture06.check_newton_step, lambda g, H: -H @ g, "inverse")
     fails_with(lecture06.check_newton_step, lambda g, H: -g / np.diag(H), "off-diagonal", "H = [[3., 1.]")
@@ -114,7 +111,6 @@ def cg_ok(A, b, num_steps):
 
 def test_linear_cg():
     assert lecture06.check_linear_cg(cg_ok)
-    fails_with(lecture06.check_linear_cg, stub, "TODO stub")
 
     def steepest(A, b, num_steps):  # forgets the conjugate direction: exact steepest descent
         x = np.zeros_like(b)
@@ -134,7 +130,6 @@ def test_bfgs_update():
         return (I - rho * np.outer(s, y)) @ M @ (I - rho * np.outer(y, s)) + rho * np.outer(s, s)
 
     assert lecture06.check_bfgs_update(ok)
-    fails_with(lecture06.check_bfgs_update, stub, "TODO stub")
 
     def hessian_update(M, s, y):
         B = np.linalg.inv(M)

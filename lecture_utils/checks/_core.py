@@ -14,41 +14,154 @@ Example::
 """
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+
 import numpy as np
 
 
+#: How a rejection is shown in a notebook: a short red box with the message, no traceback through checker code.
+_RED, _RESET = "\x1b[1;31m", "\x1b[0m"
+
+
 class CheckFailed(AssertionError):
-    """A student's answer is wrong; the message says what was tried, what was expected and what came back."""
+    """A student's answer is wrong; the message says which input, what was expected, what came back, and the likely
+    mistake when the checker recognizes it.
+
+    In a notebook IPython shows only the message, in red (``_render_traceback_``), not a traceback through the
+    checker's internals; the cell still fails, so Run All stops there and CI notices a wrong reference solution.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = str(self).splitlines() or [""]
+        return [f"{_RED}Not yet right:{_RESET} {lines[0]}"] + [f"  {line}" for line in lines[1:]]
 
 
-def try_call(fn, *args, what: str = "your function", **kwargs):
-    """Call the student's ``fn``; a crash becomes a :class:`CheckFailed` that names the input it crashed on."""
+class NotAttempted(Exception):
+    """The student's function still raises ``NotImplementedError`` (the stub): the exercise is not attempted yet."""
+
+
+def exercise(number: int):
+    """Decorator for a checker: ``@exercise(2)`` makes it say, when the stub still raises ``NotImplementedError``,
+    one friendly line ("Exercise 2 is not attempted yet: ...") and return ``False`` instead of failing, so Run All
+    goes on. A wrong answer still raises :class:`CheckFailed`."""
+    def deco(checker):
+        @functools.wraps(checker)
+        def wrapper(*args, **kwargs):
+            if args and not callable(args[0]):
+                raise CheckFailed(f"{checker.__name__} grades a function: pass your function itself (without "
+                                  f"parentheses), not {type(args[0]).__name__} {_short(args[0])}. It should be a "
+                                  f"function.")
+            try:
+                return checker(*args, **kwargs)
+            except NotAttempted:
+                print(f"Exercise {number} is not attempted yet: replace the `raise NotImplementedError` line in the "
+                      f"cell above with your code, then run the cell again.")
+                return False
+        wrapper.exercise = number
+        return wrapper
+    return deco
+
+
+def try_call(fn, *args, what: str = "your function", may_modify: bool = True, **kwargs):
+    """Call the student's ``fn`` on copies of the arguments and return what it returns.
+
+    A stub that raises ``NotImplementedError`` becomes :class:`NotAttempted`; any other crash a
+    :class:`CheckFailed` naming the input it crashed on (the cause stays attached). With ``may_modify=False`` a
+    function that changes an argument in place (an array, a tensor, a list) is told so. The objects the
+    student passed to the checker are never modified: ``fn`` gets copies.
+    """
     if not callable(fn):
-        raise CheckFailed(f"{what} should be a function, but got {type(fn).__name__}")
+        raise CheckFailed(f"{what} should be a function, but got {type(fn).__name__} {_short(fn)}")
+    call_args = [_copy(a) for a in args]
+    call_kwargs = {k: _copy(v) for k, v in kwargs.items()}
     try:
-        return fn(*args, **kwargs)
+        out = fn(*call_args, **call_kwargs)
     except NotImplementedError:
-        raise CheckFailed(f"{what} is still the TODO stub: replace `raise NotImplementedError` with your code") from None
+        raise NotAttempted(what) from None
     except Exception as exc:  # the student's code failed: report where, keep the cause attached
-        shown = ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}  (called with {shown})") from exc
+        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}\n(called with {_shown(args, kwargs)})") from exc
+    if not may_modify:
+        for name, before, after in _changed(args, kwargs, call_args, call_kwargs):
+            raise CheckFailed(f"{what} changed its argument {name} in place (called with {_shown(args, kwargs)}); "
+                              f"the exercise asks you to leave the inputs alone and return a new value. "
+                              f"Hint: use x = x - ... (a new array) instead of x -= ..., or copy first.")
+    return out
+
+
+def _copy(value):
+    if hasattr(value, "detach") and hasattr(value, "clone"):
+        return value.detach().clone().requires_grad_(value.requires_grad) if value.is_floating_point() else \
+            value.clone()
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (list, dict)):
+        return copy.deepcopy(value)
+    return value
+
+
+def _same(a, b) -> bool:
+    try:
+        if hasattr(a, "detach"):
+            a, b = a.detach().cpu().numpy(), b.detach().cpu().numpy()
+        if isinstance(a, np.ndarray):
+            return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+        if isinstance(a, (list, dict)):
+            return a == b
+    except (TypeError, ValueError):
+        return True
+    return True
+
+
+def _changed(args, kwargs, call_args, call_kwargs):
+    for i, (before, after) in enumerate(zip(args, call_args)):
+        if not _same(before, after):
+            yield f"number {i + 1}", before, after
+    for k in kwargs:
+        if not _same(kwargs[k], call_kwargs[k]):
+            yield k, kwargs[k], call_kwargs[k]
+
+
+def _shown(args, kwargs) -> str:
+    return ", ".join([_short(a) for a in args] + [f"{k}={_short(v)}" for k, v in kwargs.items()])
+
+
+def describe_difference(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
+    """Where two same-shape arrays differ, short: the first few differing entries and the largest difference."""
+    g, e = np.atleast_1d(got), np.atleast_1d(expected)
+    bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
+    where = np.argwhere(bad)
+    if g.size == 1:
+        return f"expected {_num(e.ravel()[0])}, got {_num(g.ravel()[0])}"
+    if g.size <= 6:  # short enough to show whole
+        return f"expected {_short(expected)}, got {_short(got)}"
+    first = "; ".join(f"[{', '.join(map(str, ix))}] expected {_num(e[tuple(ix)])}, got {_num(g[tuple(ix)])}"
+                      for ix in where[:3])
+    with np.errstate(invalid="ignore"):
+        diff = np.where(np.isfinite(g) & np.isfinite(e), np.abs(g - e), np.inf)
+    worst = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return (f"{int(bad.sum())} of {g.size} entries differ, first {first}; largest difference "
+            f"{_num(diff[worst])} at [{', '.join(map(str, worst))}]")
+
+
+def _num(v) -> str:
+    v = float(v)
+    return f"{v:.6g}"
 
 
 def expect_close(got, expected, *, what: str, inputs: str = "", rtol: float = 1e-6, atol: float = 1e-8,
                  hint: str = "") -> None:
     """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` in shape and value."""
     where = f" for {inputs}" if inputs else ""
-    try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        raise CheckFailed(f"{what}{where} should be a number or an array of numbers, got {type(got).__name__}") from None
+    g = as_array(got, what, inputs)
     e = np.asarray(expected, dtype=float)
     if g.shape != e.shape:
         raise CheckFailed(f"{what}{where} has shape {g.shape}, expected shape {e.shape}."
                           + (f" Hint: {hint}" if hint else ""))
     if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False):
-        raise CheckFailed(f"{what}{where} is wrong: expected {_short(e)}, got {_short(g)}."
-                          + (f" Hint: {hint}" if hint else ""))
+        raise CheckFailed(f"{what}{where} is wrong: {describe_difference(g, e, rtol, atol)}."
+                          + (f" Likely mistake: {hint}" if hint else ""))
 
 
 def expect_true(condition: bool, message: str) -> None:
@@ -57,16 +170,31 @@ def expect_true(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
-def as_array(got, what: str, inputs: str = "") -> np.ndarray:
-    """The student's answer as a float array (a torch tensor is detached first); ``CheckFailed`` naming ``what``
-    and the ``inputs`` when it holds no numbers."""
+def as_array(got, what: str, inputs: str = "", *, allow_nan: bool = False) -> np.ndarray:
+    """The student's answer as a float array: numbers, lists, numpy arrays and torch tensors (even ones that
+    require grad) are accepted. ``CheckFailed`` naming ``what`` and the ``inputs`` for None (a missing
+    ``return``), complex numbers (their imaginary part is never dropped silently), strings, generators and other
+    non-numbers, and for NaN or infinity unless ``allow_nan``."""
+    where = f" for {inputs}" if inputs else ""
+    if got is None:
+        raise CheckFailed(f"{what}{where} returned None. Likely mistake: a missing `return` statement.")
     if hasattr(got, "detach") and hasattr(got, "cpu"):
         got = got.detach().cpu().numpy()
+    if isinstance(got, (str, bytes, dict, set)) or inspect.isgenerator(got) or callable(got):
+        raise CheckFailed(f"{what}{where} should be a number or an array of numbers, got {type(got).__name__} "
+                          f"{_short(got)}")
     try:
-        return np.asarray(got, dtype=float)
+        raw = np.asarray(got)
+        if np.iscomplexobj(raw):
+            raise CheckFailed(f"{what}{where} has complex values {_short(raw)}; expected real numbers.")
+        arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
-        where = f" for {inputs}" if inputs else ""
-        raise CheckFailed(f"{what}{where} should be an array or tensor of numbers, got {type(got).__name__}") from None
+        raise CheckFailed(f"{what}{where} should be a number or an array of numbers (all rows the same length), "
+                          f"got {type(got).__name__} {_short(got)}") from None
+    if not allow_nan and not np.all(np.isfinite(arr)):
+        raise CheckFailed(f"{what}{where} is not finite (NaN or infinity): {_short(arr)}. Likely mistake: a "
+                          f"division by zero or an overflow.")
+    return arr
 
 
 def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
@@ -95,8 +223,13 @@ def passed(message: str) -> bool:
 
 
 def _short(value) -> str:
-    arr = np.asarray(value) if not callable(value) else None
-    if arr is None or arr.dtype == object:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value) if not (callable(value) or inspect.isgenerator(value)) else None
+    except Exception:  # anything numpy cannot even look at
+        arr = None
+    if arr is None or arr.dtype == object or arr.dtype.kind in "USV":
         return repr(value)[:80]
     if arr.ndim == 0:
         return f"{float(arr):.6g}" if np.issubdtype(arr.dtype, np.number) else repr(value)

@@ -15,7 +15,7 @@ Example::
     >>> lecture01.check_central_difference(lambda f, x, h: (f(x + h) - f(x)) / h)   # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lecture_utils.checks._core.CheckFailed: central_difference(f, x, h) ... Hint: that is the forward difference ...
+    lecture_utils.checks._core.CheckFailed: central_difference(f, x, h) ... Likely mistake: that is the forward difference ...
 """
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
+from ._core import CheckFailed, exercise, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_central_difference", "check_gradient_ascent", "check_sigmoid_derivative",
            "check_tanh_derivative"]
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(3)
 def check_central_difference(central_difference) -> bool:
     """Check ``central_difference(f, x, h) -> (f(x + h) - f(x - h)) / (2 h)`` on three functions."""
     cases = [
@@ -58,6 +59,7 @@ def check_central_difference(central_difference) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(1)
 def check_gradient_ascent(gradient_ascent) -> bool:
     """Check ``gradient_ascent(df, x0, lr, num_steps)``: returns ``[x0, x1, ..., x_num_steps]`` with
     ``x_{t+1} = x_t + lr * df(x_t)``."""
@@ -111,6 +113,7 @@ def _check_from_output(fn, name: str, act, wrong: dict) -> None:
                      hint=match_mistake(got, hints))
 
 
+@exercise(2)
 def check_sigmoid_derivative(sigmoid_derivative) -> bool:
     """Check ``sigmoid_derivative(s)``: the derivative of the sigmoid written through its OUTPUT ``s = sigma(x)``,
     against torch autograd."""
@@ -124,6 +127,7 @@ def check_sigmoid_derivative(sigmoid_derivative) -> bool:
     return passed("sigmoid'(x) = s (1 - s) with s = sigmoid(x), equal to torch autograd.")
 
 
+@exercise(2)
 def check_tanh_derivative(tanh_derivative) -> bool:
     """Check ``tanh_derivative(t)``: the derivative of tanh written through its OUTPUT ``t = tanh(x)``,
     against torch autograd."""

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .. import autodiff
-from ._core import CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
+from ._core import CheckFailed, exercise, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_dL_dw111", "check_numerical_gradient", "check_softplus"]
 
@@ -59,6 +59,7 @@ def _wrong_dw111(W1, W2, x, y) -> dict:
     }
 
 
+@exercise(1)
 def check_dL_dw111(dL_dw111) -> bool:
     """Check ``dL_dw111(W1, W2, x, y)``: the derivative of ``(y - F1)^2 + ((1 - y) - F2)^2`` with respect to
     ``w111`` for ONE example ``x`` (shape ``(3,)``), label ``y`` in ``{0, 1}``, ``W1 (2, 3)``, ``W2 (2, 2)``;
@@ -96,6 +97,7 @@ def _test_gradient(v):
     return np.array([2 * v[0] * v[1], v[0] ** 2 + 0.5 * v[2], np.cos(v[2]) + 0.5 * v[1]])
 
 
+@exercise(2)
 def check_numerical_gradient(numerical_gradient) -> bool:
     """Check ``numerical_gradient(f, x, h)``: the central-difference gradient of ``f: R^n -> R`` at ``x``
     (shape ``(n,)``), one coordinate at a time, with at most ``2n`` calls of ``f``."""
@@ -152,6 +154,7 @@ _SOFTPLUS_CASES = {
 }
 
 
+@exercise(3)
 def check_softplus(softplus) -> bool:
     """Check a new operation ``softplus(v) -> Value`` for the autodiff engine: value ``log(1 + e^v)`` and a
     ``backward_fn`` that adds ``sigmoid(v) * out.grad`` to ``v.grad``; compared with torch autograd in three

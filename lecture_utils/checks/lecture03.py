@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, expect_close, passed, try_call
+from ._core import CheckFailed, exercise, expect_close, passed, try_call
 
 __all__ = ["check_gradient_descent", "check_mse_grad", "check_hinge_subgradient", "check_largest_stable_lr"]
 
@@ -45,6 +45,7 @@ _GD_CASES = [
 ]
 
 
+@exercise(1)
 def check_gradient_descent(fn) -> bool:
     """Grade ``fn(f, df, x0, lr, tol, max_steps) -> (x, num_steps)``: gradient descent that stops after the first
     update whose change ``|f(x_new) - f(x)|`` is below ``tol`` (that update counts), or after ``max_steps``."""
@@ -89,6 +90,7 @@ def _mse_grad(theta, X, y):
     return 2.0 / len(y) * A.T @ (A @ theta - y)
 
 
+@exercise(2)
 def check_mse_grad(fn) -> bool:
     """Grade ``fn(theta, X, y)``: the gradient of ``1/n sum_i (w . x_i + b - y_i)^2`` with ``theta = (w, b)``."""
     rng = np.random.default_rng(3)
@@ -134,6 +136,7 @@ def _hinge_sub(theta, X, y, lam):
     return g
 
 
+@exercise(3)
 def check_hinge_subgradient(fn) -> bool:
     """Grade ``fn(theta, X, y, lam)``: a subgradient of ``1/n sum_i max(0, 1 - y_i (w . x_i + b)) + lam ||w||^2``."""
     rng = np.random.default_rng(5)
@@ -175,6 +178,7 @@ def check_hinge_subgradient(fn) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Exercise: the largest stable learning rate for f(x) = a x^2
 # ---------------------------------------------------------------------------------------------------------
+@exercise(4)
 def check_largest_stable_lr(fn) -> bool:
     """Grade ``fn(a)``: the learning rate above which gradient descent on ``f(x) = a x^2`` stops converging."""
     for a in (0.5, 2.0, 10.0):

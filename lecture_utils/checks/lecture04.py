@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import CheckFailed, expect_close, expect_true, passed, try_call
+from ._core import CheckFailed, exercise, expect_close, expect_true, passed, try_call
 
 __all__ = ["check_epoch_batches", "check_running_average", "check_minibatch_grad"]
 
@@ -35,6 +35,7 @@ def _as_batches(out, inputs):
     return batches
 
 
+@exercise(1)
 def check_epoch_batches(fn) -> bool:
     """Grade ``fn(n, batch_size, rng) -> list of index arrays``: one epoch of shuffled minibatches, each example
     exactly once, batches of ``batch_size`` (the last one may be smaller), a new order on every call."""
@@ -72,6 +73,7 @@ def check_epoch_batches(fn) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Exercise: Polyak (uniform) averaging of the iterates
 # ---------------------------------------------------------------------------------------------------------
+@exercise(2)
 def check_running_average(fn) -> bool:
     """Grade ``fn(thetas) -> averages``: row ``t`` of the result is the mean of rows ``0..t`` of ``thetas``."""
     rng = np.random.default_rng(2)
@@ -102,6 +104,7 @@ def check_running_average(fn) -> bool:
 # ---------------------------------------------------------------------------------------------------------
 # Exercise: a minibatch gradient of the least-squares loss
 # ---------------------------------------------------------------------------------------------------------
+@exercise(3)
 def check_minibatch_grad(fn) -> bool:
     """Grade ``fn(theta, X, y, idx)``: the gradient of the least-squares loss with a bias averaged over the rows
     ``idx`` only: ``2/k sum_{i in idx} (a_i . theta - y_i) a_i`` with ``a_i = (x_i, 1)`` and ``k = len(idx)``."""

@@ -21,12 +21,13 @@ import math
 import numpy as np
 import torch
 
-from ._core import as_array, CheckFailed, expect_close, match_mistake, passed, try_call
+from ._core import as_array, CheckFailed, exercise, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_clip_by_norm", "check_momentum_step", "check_glorot_bound", "check_best_momentum"]
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(1)
 def check_clip_by_norm(clip_by_norm) -> bool:
     """Check ``clip_by_norm(g, max_norm)``: ``g`` rescaled to norm ``max_norm`` when its norm is larger, else ``g``.
 
@@ -62,6 +63,7 @@ def check_clip_by_norm(clip_by_norm) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(2)
 def check_momentum_step(momentum_step) -> bool:
     """Check ``momentum_step(x, v, g, lr, momentum) -> (x_new, v_new)`` (algorithm 8.2).
 
@@ -97,6 +99,7 @@ def check_momentum_step(momentum_step) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(3)
 def check_glorot_bound(glorot_bound) -> bool:
     """Check ``glorot_bound(fan_in, fan_out)`` = ``sqrt(6) / sqrt(fan_in + fan_out)`` (Glorot & Bengio's bound)."""
     for fan_in, fan_out in [(784, 100), (256, 256), (3, 2), (1, 1)]:
@@ -118,6 +121,7 @@ def check_glorot_bound(glorot_bound) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(4)
 def check_best_momentum(best_momentum) -> bool:
     """Check ``best_momentum(kappa) -> (lr, momentum)``: the heavy-ball tuning on a quadratic with Hessian
     eigenvalues 1 and ``kappa``: ``lr = 4 / (sqrt(kappa) + 1)^2``, ``momentum = ((sqrt(kappa) - 1) / (sqrt(kappa) + 1))^2``.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..second_order.quasi_newton import bfgs_update
-from ._core import as_array, CheckFailed, expect_close, match_mistake, passed, try_call
+from ._core import as_array, CheckFailed, exercise, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_newton_step", "check_cg_beta", "check_linear_cg", "check_bfgs_update"]
 
@@ -34,6 +34,7 @@ def _fmt(a):
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(1)
 def check_newton_step(newton_step) -> bool:
     """Check ``newton_step(g, H) -> v``: the Newton step ``v = -H^{-1} g`` (a vector, not the new point)."""
     rng = np.random.default_rng(6)
@@ -57,6 +58,7 @@ def check_newton_step(newton_step) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(2)
 def check_cg_beta(cg_beta) -> bool:
     """Check ``cg_beta(g_new, g_old, kind)`` for ``kind`` ``"FR"`` (Fletcher-Reeves) and ``"PR"`` (Polak-Ribiere).
 
@@ -82,6 +84,7 @@ def check_cg_beta(cg_beta) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(3)
 def check_linear_cg(linear_cg) -> bool:
     """Check ``linear_cg(A, b, num_steps) -> x``: ``num_steps`` iterations of linear CG from ``x0 = 0``.
 
@@ -113,6 +116,7 @@ def check_linear_cg(linear_cg) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(4)
 def check_bfgs_update(update) -> bool:
     """Check ``update(M, s, y) -> M_new``: the BFGS update of the inverse-Hessian approximation ``M``.
 

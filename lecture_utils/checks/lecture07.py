@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._core import as_array, CheckFailed, expect_close, expect_true, match_mistake, passed, try_call
+from ._core import as_array, CheckFailed, exercise, expect_close, expect_true, match_mistake, passed, try_call
 
 __all__ = ["check_fold_batch_norm", "check_batch_norm_2d"]
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(1)
 def check_fold_batch_norm(fold_batch_norm) -> bool:
     """Check ``fold_batch_norm(W, b, running_mean, running_var, gamma, beta, eps) -> (W_folded, b_folded)``.
 
@@ -94,6 +95,7 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------
+@exercise(2)
 def check_batch_norm_2d(batch_norm_2d) -> bool:
     """Check ``batch_norm_2d(x, gamma, beta, eps) -> y``: batch norm in training mode for images.
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..surfaces import get
-from ._core import CheckFailed, expect_close, match_mistake, passed, try_call
+from ._core import CheckFailed, exercise, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_pso_step", "check_random_search"]
 
 
+@exercise(2)
 def check_pso_step(pso_step) -> bool:
     """Check ``pso_step(x, v, pbest, gbest, r1, r2, inertia, cognitive, social) -> (x_new, v_new)``.
 
@@ -68,6 +69,7 @@ def _recording(surface):
     return surface.observed(lambda X: log.append(np.array(X, copy=True))), log
 
 
+@exercise(1)
 def check_random_search(random_search) -> bool:
     """Check ``random_search(surface, num_evals, rng) -> (best_x, best_value)``.
 
