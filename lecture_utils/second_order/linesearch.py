@@ -170,8 +170,12 @@ def _cubic_min(x1, f1, g1, x2, f2, g2, bounds=None):
     lo, hi = bounds if bounds is not None else ((x1, x2) if x1 <= x2 else (x2, x1))
     if not all(math.isfinite(v) for v in (x1, f1, g1, x2, f2, g2)) or x1 == x2:
         return (lo + hi) / 2.0
+    # Products, not ``**``: Python's float power raises OverflowError where a product gives inf (an unbounded
+    # surface sends the trial steps and values towards infinity; that must end as divergence, not a crash).
     d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    d2_square = d1 ** 2 - g1 * g2
+    d2_square = d1 * d1 - g1 * g2
+    if not math.isfinite(d2_square):
+        return (lo + hi) / 2.0
     if d2_square >= 0:
         d2 = math.sqrt(d2_square)
         if x1 <= x2:
