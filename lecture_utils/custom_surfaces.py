@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from typing import Callable
 
 import numpy as np
 
+from ._validate import check_int
 from .surfaces import Surface, check_bounds
 
 __all__ = ["from_function", "from_expression"]
@@ -68,8 +70,7 @@ def from_function(fn: Callable, dim: int, bounds=None, *, name: str = "custom") 
 
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    dim = check_int("dim", dim, low=1)
     bounds = check_bounds(bounds, dim)
     probe = torch.tensor([0.5 * (lo + hi) for lo, hi in bounds], dtype=torch.float64)
     try:
@@ -103,40 +104,91 @@ _ALLOWED_TEXT = ("numbers, the variables {vars}, the constants pi and e, the ope
                  "parentheses and the functions " + ", ".join(sorted(_FUNCS) + sorted(_FUNCS2)))
 
 
+#: What a formula may not use, named as a student would recognize it in what they typed.
+_NOT_ALLOWED = {
+    ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[...]')", ast.Lambda: "lambda",
+    ast.Compare: "comparisons (<, >, ==)", ast.BoolOp: "'and' / 'or'", ast.IfExp: "'if ... else'",
+    ast.ListComp: "a comprehension", ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension", ast.List: "a list ('[...]')", ast.Tuple: "a tuple (a comma)",
+    ast.Set: "a set ('{...}')", ast.Dict: "a dict ('{...}')", ast.Starred: "'*' unpacking",
+    ast.JoinedStr: "an f-string", ast.NamedExpr: "assignment (':=')", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
+_OPERATORS = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+              ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^ between integers", ast.Not: "not", ast.Invert: "~"}
+
+
+def _describe_name(name: str) -> str:
+    """A name as typed, with the Unicode names of its non-ASCII characters (look-alikes of x and y)."""
+    odd = [f"{ch!r} is {unicodedata.name(ch, 'an unnamed character')}" for ch in name if not ch.isascii()]
+    return f"{name!r}" + (f" ({'; '.join(odd)}, not a Latin letter)" if odd else "")
+
+
 def _compile_expression(expr: str, variables: tuple[str, ...]):
     """Turn a formula into a function of torch tensors, allowing only a small set of names and operators."""
     import torch
 
     allowed = _ALLOWED_TEXT.format(vars=", ".join(variables))
+    text = expr.replace("^", "**")
     try:
-        tree = ast.parse(expr.replace("^", "**"), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise ValueError(f"could not parse formula {expr!r}{col}: {exc.msg}. A formula may use {allowed}.") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"formula {expr[:40]!r}... is nested too deeply to read") from None
 
     binops = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div: torch.div, ast.Pow: torch.pow}
+
+    def refuse(node, what):
+        seg = ast.get_source_segment(text, node) or ""
+        raise ValueError(f"formula {expr!r} uses {what}{f' ({seg!r})' if seg else ''}, which is not allowed. "
+                         f"A formula may use {allowed}.")
+
+    def number(node):
+        seg = ast.get_source_segment(text, node) or repr(node.value)
+        try:
+            val = float(node.value)
+        except OverflowError:
+            val = math.inf
+        if not math.isfinite(val):
+            raise ValueError(f"the number {seg[:24]}{'...' if len(seg) > 24 else ''} in formula {expr[:60]!r} is too "
+                             f"large: numbers must be finite, at most about 1.8e308")
+        return lambda env: torch.tensor(val, dtype=torch.float64)
 
     def build(node):
         if isinstance(node, ast.Expression):
             return build(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            val = float(node.value)
-            return lambda env: torch.tensor(val, dtype=torch.float64)
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or v is None or isinstance(v, (str, bytes, complex)) or v is Ellipsis:
+                kind = {bool: "True/False", complex: "complex numbers (j)", str: "text in quotes",
+                        bytes: "text in quotes"}.get(type(v), repr(v))
+                refuse(node, kind)
+            return number(node)
         if isinstance(node, ast.Name):
             if node.id in variables:
                 return lambda env, n=node.id: env[n]
             if node.id in _CONSTS:
                 val = _CONSTS[node.id]
                 return lambda env: torch.tensor(val, dtype=torch.float64)
-            raise ValueError(f"unknown name {node.id!r} in formula {expr!r}. A formula may use {allowed}.")
-        if isinstance(node, ast.BinOp) and type(node.op) in binops:
+            raise ValueError(f"unknown name {_describe_name(node.id)} in formula {expr!r}. A formula may use {allowed}.")
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in binops:
+                refuse(node, f"the operator {_OPERATORS.get(type(node.op), type(node.op).__name__)}")
             op, left, right = binops[type(node.op)], build(node.left), build(node.right)
             return lambda env: op(left(env), right(env))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        if isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                refuse(node, f"the operator {_OPERATORS.get(type(node.op), type(node.op).__name__)}")
             inner, sign = build(node.operand), (-1.0 if isinstance(node.op, ast.USub) else 1.0)
             return lambda env: sign * inner(env)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                refuse(node, "a call of something that is not a function name")
             fname = node.func.id
+            if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+                refuse(node, f"keyword or '*' arguments to {fname}()")
             if fname in _FUNCS and len(node.args) == 1:
                 f, arg = getattr(torch, _FUNCS[fname]), build(node.args[0])
                 return lambda env: f(arg(env))
@@ -145,16 +197,15 @@ def _compile_expression(expr: str, variables: tuple[str, ...]):
                 return lambda env: f(*torch.broadcast_tensors(a(env), b(env)))
             if fname in _FUNCS or fname in _FUNCS2:
                 n = 1 if fname in _FUNCS else 2
-                raise ValueError(f"{fname}() takes {n} argument(s) in formula {expr!r}")
-            raise ValueError(f"unknown function {fname!r} in formula {expr!r}. A formula may use {allowed}.")
-        what = {ast.Attribute: "attribute access ('.')", ast.Subscript: "indexing ('[...]')",
-                ast.Call: "this kind of call", ast.Lambda: "lambda", ast.Compare: "comparisons",
-                ast.BoolOp: "'and'/'or'"}.get(type(node), type(node).__name__)
-        seg = ast.get_source_segment(expr.replace("^", "**"), node) or ""
-        raise ValueError(f"formula {expr!r} uses {what}{f' ({seg!r})' if seg else ''}, which is not allowed. "
-                         f"A formula may use {allowed}.")
+                raise ValueError(f"{fname}() takes {n} argument(s) in formula {expr!r}, got {len(node.args)}")
+            raise ValueError(f"unknown function {_describe_name(fname)} in formula {expr!r}. A formula may use "
+                             f"{allowed}.")
+        refuse(node, _NOT_ALLOWED.get(type(node), f"a {type(node).__name__} expression"))
 
-    return build(tree)
+    try:
+        return build(tree)
+    except RecursionError:
+        raise ValueError(f"formula {expr[:40]!r}... is nested too deeply to read") from None
 
 
 def from_expression(expr: str, bounds=None, *, dim: int | None = None, name: str | None = None) -> Surface:
@@ -181,11 +232,10 @@ def from_expression(expr: str, bounds=None, *, dim: int | None = None, name: str
     if dim is None:
         try:
             used = {n.id for n in ast.walk(ast.parse(expr.replace("^", "**"), mode="eval")) if isinstance(n, ast.Name)}
-        except SyntaxError:
+        except (SyntaxError, RecursionError, MemoryError):
             used = set()
         dim = 2 if "y" in used else 1
-    if dim not in (1, 2):
-        raise ValueError(f"dim must be 1 or 2, got {dim!r}")
+    dim = check_int("dim", dim, low=1, high=2)
     variables = ("x",) if dim == 1 else ("x", "y")
     f = _compile_expression(expr, variables)
     bounds = check_bounds(bounds, dim)
