@@ -1,7 +1,10 @@
 """Building blocks for exercise checkers, shared by every lecture's checks (:mod:`lecture_utils.checks.lecture01`
 to ``lecture09``): :class:`CheckFailed`, the error a wrong answer raises; :func:`try_call`, which turns a crash of
 the student's code into a message naming the input; :func:`expect_close` / :func:`expect_true`, which compare;
-:func:`match_mistake`, which recognizes a typical mistake by its value; and :func:`passed`, the confirmation.
+:func:`match_mistake`, which recognizes a typical mistake by its value; :func:`expect_tuple`, which unpacks a
+returned pair; and :func:`passed`, the confirmation. Messages stay short: arrays are shown whole only when they have a
+few entries (otherwise their shape and first entries), and a message longer than :data:`MAX_MESSAGE` characters is
+cut in the middle, so the hint at its end survives.
 
 Example::
 
@@ -24,6 +27,9 @@ import numpy as np
 #: How a rejection is shown in a notebook: a short red box with the message, no traceback through checker code.
 _RED, _RESET = "\x1b[1;31m", "\x1b[0m"
 
+#: Longest message a :class:`CheckFailed` keeps; a longer one keeps its start (the input) and its end (the hint).
+MAX_MESSAGE = 1000
+
 
 class CheckFailed(AssertionError):
     """A student's answer is wrong; the message says which input, what was expected, what came back, and the likely
@@ -31,7 +37,13 @@ class CheckFailed(AssertionError):
 
     In a notebook IPython shows only the message, in red (``_render_traceback_``), not a traceback through the
     checker's internals; the cell still fails, so Run All stops there and CI notices a wrong reference solution.
+    A message longer than :data:`MAX_MESSAGE` characters is cut in the middle.
     """
+
+    def __init__(self, *args):
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (_clip_middle(args[0], MAX_MESSAGE),)
+        super().__init__(*args)
 
     def _render_traceback_(self) -> list[str]:
         lines = str(self).splitlines() or [""]
@@ -64,30 +76,51 @@ def exercise(number: int):
     return deco
 
 
-def try_call(fn, *args, what: str = "your function", may_modify: bool = True, **kwargs):
+def try_call(fn, *args, what: str = "your function", may_modify: bool = True, inputs: str = "", **kwargs):
     """Call the student's ``fn`` on copies of the arguments and return what it returns.
 
     A stub that raises ``NotImplementedError`` becomes :class:`NotAttempted`; any other crash a
-    :class:`CheckFailed` naming the input it crashed on (the cause stays attached). With ``may_modify=False`` a
-    function that changes an argument in place (an array, a tensor, a list) is told so. The objects the
-    student passed to the checker are never modified: ``fn`` gets copies.
+    :class:`CheckFailed` naming the input it crashed on (``inputs``, the checker's words for the input, or else a
+    short rendering of the arguments; the cause stays attached). With ``may_modify=False`` a function that changes
+    an argument in place (an array, a tensor, a list) is told which one. The objects the student passed to the
+    checker are never modified: ``fn`` gets copies.
     """
     if not callable(fn):
         raise CheckFailed(f"{what} should be a function, but got {type(fn).__name__} {_short(fn)}")
     call_args = [_copy(a) for a in args]
     call_kwargs = {k: _copy(v) for k, v in kwargs.items()}
+    shown = inputs or _shown(args, kwargs)
     try:
         out = fn(*call_args, **call_kwargs)
     except NotImplementedError:
         raise NotAttempted(what) from None
     except Exception as exc:  # the student's code failed: report where, keep the cause attached
-        raise CheckFailed(f"{what} raised {type(exc).__name__}: {exc}\n(called with {_shown(args, kwargs)})") from exc
+        text = _clip_middle(" ".join(str(exc).split()), 240)
+        raise CheckFailed(f"{what} raised {type(exc).__name__}: {text}\n(called with {shown})") from exc
     if not may_modify:
-        for name, before, after in _changed(args, kwargs, call_args, call_kwargs):
-            raise CheckFailed(f"{what} changed its argument {name} in place (called with {_shown(args, kwargs)}); "
+        for name, before, after in _changed(fn, args, kwargs, call_args, call_kwargs):
+            raise CheckFailed(f"{what} changed its argument {name} in place (called with {shown}); "
                               f"the exercise asks you to leave the inputs alone and return a new value. "
-                              f"Hint: use x = x - ... (a new array) instead of x -= ..., or copy first.")
+                              f"Hint: x = x - ... makes a new array, x -= ... (or x[i] = ...) overwrites the "
+                              f"caller's; copy first if you need to write into it.")
     return out
+
+
+def expect_tuple(out, names, *, what: str, inputs: str = ""):
+    """``out`` as a tuple of ``len(names)`` items (a returned tuple or list), else :class:`CheckFailed` saying
+    what came back. Example: ``x_new, v_new = expect_tuple(out, ("x_new", "v_new"), what="momentum_step")``"""
+    where = f" for {inputs}" if inputs else ""
+    if isinstance(out, (tuple, list)) and len(out) == len(names):
+        return tuple(out)
+    want = f"({', '.join(names)})"
+    if isinstance(out, (tuple, list)):
+        got = f"a {type(out).__name__} of {len(out)} items"
+    elif out is None:
+        got = "None (a missing `return`?)"
+    else:
+        got = f"{type(out).__name__} {_short(out)}"
+    raise CheckFailed(f"{what}{where} should return the {len(names)} values {want}, got {got}. "
+                      f"Hint: return {', '.join(names)}")
 
 
 def _copy(value):
@@ -114,10 +147,15 @@ def _same(a, b) -> bool:
     return True
 
 
-def _changed(args, kwargs, call_args, call_kwargs):
+def _changed(fn, args, kwargs, call_args, call_kwargs):
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):  # a builtin without a signature
+        names = []
     for i, (before, after) in enumerate(zip(args, call_args)):
         if not _same(before, after):
-            yield f"number {i + 1}", before, after
+            yield (f"`{names[i]}`" if i < len(names) else f"number {i + 1}"), before, after
     for k in kwargs:
         if not _same(kwargs[k], call_kwargs[k]):
             yield k, kwargs[k], call_kwargs[k]
@@ -178,8 +216,7 @@ def as_array(got, what: str, inputs: str = "", *, allow_nan: bool = False) -> np
     where = f" for {inputs}" if inputs else ""
     if got is None:
         raise CheckFailed(f"{what}{where} returned None. Likely mistake: a missing `return` statement.")
-    if hasattr(got, "detach") and hasattr(got, "cpu"):
-        got = got.detach().cpu().numpy()
+    got = _plain(got)
     if isinstance(got, (str, bytes, dict, set)) or inspect.isgenerator(got) or callable(got):
         raise CheckFailed(f"{what}{where} should be a number or an array of numbers, got {type(got).__name__} "
                           f"{_short(got)}")
@@ -188,11 +225,14 @@ def as_array(got, what: str, inputs: str = "", *, allow_nan: bool = False) -> np
         if np.iscomplexobj(raw):
             raise CheckFailed(f"{what}{where} has complex values {_short(raw)}; expected real numbers.")
         arr = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RuntimeError):
         raise CheckFailed(f"{what}{where} should be a number or an array of numbers (all rows the same length), "
                           f"got {type(got).__name__} {_short(got)}") from None
     if not allow_nan and not np.all(np.isfinite(arr)):
-        raise CheckFailed(f"{what}{where} is not finite (NaN or infinity): {_short(arr)}. Likely mistake: a "
+        bad = np.argwhere(~np.isfinite(np.atleast_1d(arr)))
+        at = "" if arr.size <= 6 else (f" ({len(bad)} of {arr.size} entries, the first at "
+                                       f"[{', '.join(map(str, bad[0]))}])")
+        raise CheckFailed(f"{what}{where} is not finite (NaN or infinity): {_short(arr)}{at}. Likely mistake: a "
                           f"division by zero or an overflow.")
     return arr
 
@@ -203,11 +243,9 @@ def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9)
     ``candidates`` maps a hint ("you divided by h instead of 2h") to what that mistake returns on the same input;
     candidates that are not finite never match.
     """
-    if hasattr(got, "detach") and hasattr(got, "cpu"):
-        got = got.detach().cpu().numpy()
     try:
-        g = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+        g = np.asarray(_plain(got), dtype=float)
+    except (TypeError, ValueError, RuntimeError):
         return ""
     for hint, value in candidates.items():
         v = np.asarray(value, dtype=float)
@@ -222,15 +260,42 @@ def passed(message: str) -> bool:
     return True
 
 
-def _short(value) -> str:
+def _plain(value):
+    """Torch tensors (also inside lists and tuples) as numpy arrays, detached; everything else unchanged."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):
-        value = value.detach().cpu().numpy()
+        t = value.detach().cpu()
+        try:
+            return t.numpy()
+        except TypeError:  # bfloat16 and friends have no numpy dtype
+            return t.double().numpy()
+    if isinstance(value, (list, tuple)) and any(hasattr(v, "detach") or isinstance(v, (list, tuple)) for v in value):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _clip_middle(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = (limit * 3) // 5
+    tail = limit - head - 7
+    return f"{text[:head]} [...] {text[-tail:]}"
+
+
+def _short(value, limit: int = 80) -> str:
+    """A one-line rendering of ``value`` of at most about ``limit`` characters: a short array whole, a longer one
+    as its shape and first entries."""
+    value = _plain(value)
     try:
         arr = np.asarray(value) if not (callable(value) or inspect.isgenerator(value)) else None
     except Exception:  # anything numpy cannot even look at
         arr = None
     if arr is None or arr.dtype == object or arr.dtype.kind in "USV":
-        return repr(value)[:80]
+        return _clip_middle(repr(value), limit)
     if arr.ndim == 0:
-        return f"{float(arr):.6g}" if np.issubdtype(arr.dtype, np.number) else repr(value)
-    return np.array2string(arr, precision=4, threshold=8, separator=", ")
+        return f"{float(arr):.6g}" if arr.dtype.kind in "biuf" else _clip_middle(repr(value), limit)
+    if arr.size <= 6:
+        text = " ".join(np.array2string(arr, precision=4, separator=", ").split())
+        if len(text) <= limit:
+            return text
+    first = " ".join(np.array2string(arr.ravel()[:3], precision=4, separator=", ").split())[1:-1]
+    return f"array of shape {arr.shape} [{first}, ...]"
