@@ -39,7 +39,7 @@ def test_clip_by_norm(capsys):
         fails_with(lecture05.check_clip_by_norm, lambda g, m: g / np.linalg.norm(g) * min(np.linalg.norm(g), m),
                    "not finite", "g = [0.0, 0.0, 0.0]")
     msg = fails_with(lecture05.check_clip_by_norm, lambda g, m: g * m / max(np.linalg.norm(g), m) ** 2 * m,
-                     "expected [0.6, 0.8], got [0.12, 0.16]", "|g| = 5")
+                     "expected [1.2, 1.6], got [0.48, 0.64]", "|g| = 5")
 
 
 def momentum_ok(x, v, g, lr, momentum):
@@ -80,7 +80,7 @@ def test_newton_step():
     assert lecture06.check_newton_step(lambda g, H: -np.linalg.solve(H, g))
     fails_with(lecture06.check_newton_step, lambda g, H: np.linalg.solve(H, g), "sign is flipped")
     fails_with(lecture06.check_newton_step, lambda g, H: -H @ g, "inverse")
-    fails_with(lecture06.check_newton_step, lambda g, H: -g / np.diag(H), "off-diagonal", "H = [[3., 1.]")
+    fails_with(lecture06.check_newton_step, lambda g, H: -g / np.diag(H), "off-diagonal", "H = [[3.0, 1.0]")
     fails_with(lecture06.check_newton_step, lambda g, H: -np.linalg.solve(H, g)[:1], "shape")
 
 

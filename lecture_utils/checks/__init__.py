@@ -18,7 +18,7 @@ Example (the building blocks; each lecture module shows a checker at work)::
     lecture_utils.checks._core.CheckFailed: your slope for x = 1 is wrong: expected 0.5, got 0.25.
 """
 from ._core import (CheckFailed, NotAttempted, as_array, describe_difference, exercise, expect_close, expect_true,
-                    expect_tuple, match_mistake, passed, try_call)
+                    expect_tuple, is_close, match_mistake, passed, try_call)
 
 __all__ = ["CheckFailed", "NotAttempted", "as_array", "describe_difference", "exercise", "expect_close", "expect_true",
-           "expect_tuple", "match_mistake", "passed", "try_call"]
+           "expect_tuple", "is_close", "match_mistake", "passed", "try_call"]

@@ -119,7 +119,8 @@ def expect_tuple(out, names, *, what: str, inputs: str = ""):
         got = "None (a missing `return`?)"
     else:
         got = f"{type(out).__name__} {_short(out)}"
-    raise CheckFailed(f"{what}{where} should return the {len(names)} values {want}, got {got}. "
+    kind = {2: "pair", 3: "triple"}.get(len(names), f"{len(names)} values")
+    raise CheckFailed(f"{what}{where} should return the {kind} {want}, got {got}. "
                       f"Hint: return {', '.join(names)}")
 
 
@@ -254,6 +255,20 @@ def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9)
     return ""
 
 
+def is_close(got, expected, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """Whether ``got`` has the shape and (finite) values of ``expected``; never raises (False for non-numbers).
+
+    For tests inside a checker, e.g. whether a returned pair is in the wrong order:
+    ``is_close(first, v_ref) and is_close(second, x_ref)``.
+    """
+    try:
+        g = np.asarray(_plain(got), dtype=float)
+        e = np.asarray(_plain(expected), dtype=float)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return g.shape == e.shape and bool(np.all(np.isfinite(g))) and bool(np.allclose(g, e, rtol=rtol, atol=atol))
+
+
 def passed(message: str) -> bool:
     """Print a one-line confirmation and return True (the value a notebook cell can assert on)."""
     print(f"Correct: {message}")
@@ -294,8 +309,15 @@ def _short(value, limit: int = 80) -> str:
     if arr.ndim == 0:
         return f"{float(arr):.6g}" if arr.dtype.kind in "biuf" else _clip_middle(repr(value), limit)
     if arr.size <= 6:
-        text = " ".join(np.array2string(arr, precision=4, separator=", ").split())
+        text = _nested(arr)
         if len(text) <= limit:
             return text
-    first = " ".join(np.array2string(arr.ravel()[:3], precision=4, separator=", ").split())[1:-1]
-    return f"array of shape {arr.shape} [{first}, ...]"
+    return f"array of shape {arr.shape} [{_nested(arr.ravel()[:3])[1:-1]}, ...]"
+
+
+def _nested(arr: np.ndarray) -> str:
+    """``[[1, 0.5], [2, 3]]``: entries with 6 significant digits, on one line."""
+    if arr.ndim == 0:
+        v = arr.item()
+        return format(v, ".6g") if isinstance(v, (int, float, complex)) else repr(v)
+    return "[" + ", ".join(_nested(a) for a in arr) + "]"
