@@ -1,10 +1,16 @@
-"""Checkers for the exercises of lecture 01 (derivatives and the optimization problem).
+"""Checkers for the exercises of lecture 01 (derivatives and the optimization problem), and notebook 00's first
+checker.
 
-Each checker calls the student's function on a few inputs, compares with a reference (closed forms and
-torch autograd), and on a mismatch raises :class:`~lecture_utils.checks.CheckFailed` naming the input, the
-expected and the received value, plus a hint when the answer matches a typical mistake (a forward instead of a
-central difference, a missing factor 2, a descent step where ascent was asked, a derivative taken at the wrong
-argument).
+Each checker calls the student's function on a few inputs, compares with a reference (closed forms and torch
+autograd), and on a mismatch raises :class:`~lecture_utils.checks.CheckFailed` naming the input, the expected
+and the received value, plus the likely mistake when the answers match a typical one ON EVERY INPUT (a forward
+instead of a central difference, a missing factor 2, a descent step where ascent was asked, an iterate too many
+or too few, a derivative taken at the wrong argument).
+
+Tolerances: a float32 answer is accepted. ``check_central_difference`` and the derivative checkers allow a
+relative error of 1e-4 (float32 has 7 digits, and ``1 - t**2`` near ``|t| = 1`` or ``f(x + h) - f(x - h)`` with
+``h = 0.01`` lose two or three of them); ``check_gradient_ascent`` allows 1e-5 over its few steps. Every mistake
+recognized here is at least 1e-3 (relative) away.
 
 Example::
 
@@ -23,76 +29,183 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, exercise, expect_close, expect_true, match_mistake, passed, try_call
+from ._core import CheckFailed, as_array, exercise, expect_close, match_mistake, passed, try_call
 
 __all__ = ["check_central_difference", "check_gradient_ascent", "check_sigmoid_derivative",
            "check_tanh_derivative"]
 
 
+# ---- local helpers (candidates for _core: they serve every lecture's checkers) ---------------------------
+class _Named:
+    """A test function that shows its formula in messages ("f(x) = x**3") instead of ``<lambda at 0x...>``."""
+
+    def __init__(self, text: str, fn):
+        self.text, self.fn = text, fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self):
+        return self.text
+
+
+def _plain(value):
+    """The answer with torch tensors detached, also inside lists and tuples (``as_array`` detaches only a bare
+    tensor; a list of tensors that require grad would make numpy raise)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _grade(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
+    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
+    ({hint: its value in every case}) that explains EVERY case, else ``hint``. A one-entry array counts as a
+    number where a number is expected."""
+    arrays = []
+    for g, e, name in zip(got, expected, inputs):
+        g = as_array(_plain(g), what, name)
+        if np.ndim(e) == 0 and g.ndim:
+            if g.size != 1:
+                raise CheckFailed(f"{what} for {name} should be one number, got an array of shape {g.shape}.")
+            g = g.reshape(())
+        arrays.append(g)
+    for g, e, name in zip(arrays, expected, inputs):
+        e = np.asarray(e, dtype=float)
+        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
+            found = [h for h, values in mistakes.items()
+                     if all(_close(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
+            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
+
+
+def _close(got, value, rtol, atol) -> bool:
+    v = np.asarray(value, dtype=float)
+    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
+
+
+def _each(cases, formula):
+    """``formula(case)`` for every case; NaN where it overflows (a non-finite candidate never matches)."""
+    out = []
+    with np.errstate(all="ignore"):
+        for case in cases:
+            try:
+                out.append(formula(*case))
+            except (OverflowError, ZeroDivisionError, ValueError):
+                out.append(math.nan)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------
+_CD_CASES = [  # (f, f', x, h); h >= 0.01 so that a float32 difference keeps 4 digits
+    (_Named("f(x) = x**3", lambda x: x ** 3), lambda x: 3 * x ** 2, 1.0, 0.1),
+    (_Named("f(x) = 25 sin(x) - x**2", lambda x: 25 * np.sin(x) - x ** 2), lambda x: 25 * np.cos(x) - 2 * x,
+     -2.0, 0.01),
+    (_Named("f(x) = exp(x)", np.exp), np.exp, 0.5, 0.05),
+]
+
+
 @exercise(3)
 def check_central_difference(central_difference) -> bool:
     """Check ``central_difference(f, x, h) -> (f(x + h) - f(x - h)) / (2 h)`` on three functions."""
-    cases = [
-        ("f(x) = x**3", lambda x: x ** 3, 1.0, 0.1),
-        ("f(x) = 25 sin(x) - x**2", lambda x: 25 * np.sin(x) - x ** 2, -2.0, 1e-3),
-        ("f(x) = exp(x)", np.exp, 0.5, 0.05),
-    ]
-    for name, f, x, h in cases:
-        got = try_call(central_difference, f, x, h, what="central_difference")
-        expected = (f(x + h) - f(x - h)) / (2 * h)
-        hint = match_mistake(got, {
-            "that is the forward difference (f(x + h) - f(x)) / h; the central one uses f(x + h) and f(x - h).":
-                (f(x + h) - f(x)) / h,
-            "that is the backward difference (f(x) - f(x - h)) / h; the central one uses f(x + h) and f(x - h).":
-                (f(x) - f(x - h)) / h,
-            "that is twice the right value: f(x + h) and f(x - h) are 2h apart, so divide by 2 * h.":
-                2 * expected,
-            "that has the wrong sign: subtract f(x - h) from f(x + h), not the other way round.":
-                -expected,
-            "divide by (2 * h) with brackets: / 2 * h multiplies by h instead.":
-                (f(x + h) - f(x - h)) / 2 * h,
-        })
-        expect_close(got, expected, what="central_difference(f, x, h)", inputs=f"{name}, x = {x}, h = {h}",
-                     rtol=1e-9, atol=1e-12, hint=hint)
+    got = [try_call(central_difference, f, x, h, what="central_difference") for f, _, x, h in _CD_CASES]
+    expected = _each(_CD_CASES, lambda f, df, x, h: (f(x + h) - f(x - h)) / (2 * h))
+    mistakes = {
+        "that is the forward difference (f(x + h) - f(x)) / h; the central one uses f(x + h) and f(x - h).":
+            lambda f, df, x, h: (f(x + h) - f(x)) / h,
+        "that is the backward difference (f(x) - f(x - h)) / h; the central one uses f(x + h) and f(x - h).":
+            lambda f, df, x, h: (f(x) - f(x - h)) / h,
+        "that is twice the right value: f(x + h) and f(x - h) are 2h apart, so divide by 2 * h.":
+            lambda f, df, x, h: (f(x + h) - f(x - h)) / h,
+        "that has the wrong sign: subtract f(x - h) from f(x + h), not the other way round.":
+            lambda f, df, x, h: (f(x - h) - f(x + h)) / (2 * h),
+        "divide by (2 * h) with brackets: / 2 * h multiplies by h instead.":
+            lambda f, df, x, h: (f(x + h) - f(x - h)) / 2 * h,
+        "that is the exact derivative f'(x): use the step h you are given (not a fixed or global h).":
+            lambda f, df, x, h: df(x),
+        "you stepped by h / 2 (f(x + h/2) - f(x - h/2)) / h; the exercise's central difference steps by h to "
+        "each side and divides by 2h.": lambda f, df, x, h: (f(x + h / 2) - f(x - h / 2)) / h,
+        "x and h are swapped: the arguments come in the order central_difference(f, x, h).":
+            lambda f, df, x, h: (f(h + x) - f(h - x)) / (2 * x),
+    }
+    _grade(got, expected, [f"{f!r}, x = {x}, h = {h}" for f, _, x, h in _CD_CASES],
+           {hint: _each(_CD_CASES, m) for hint, m in mistakes.items()},
+           what="central_difference(f, x, h)", rtol=1e-4, atol=1e-8,
+           hint="compute (f(x + h) - f(x - h)) / (2 * h) with the f, x and h you are given.")
     return passed("central_difference matches (f(x + h) - f(x - h)) / (2h) on x**3, 25 sin x - x**2 and exp.")
 
 
 # ---------------------------------------------------------------------------------------------------------
+_LECTURE_DF = _Named("f' of f(x) = 25 sin x - x**2", lambda x: 25 * math.cos(x) - 2 * x)
+_ASCENT_CASES = [  # (df, x0, lr, num_steps); the second function catches a global df, the last case 0 steps
+    (_LECTURE_DF, -2.0, 0.01, 5),
+    (_LECTURE_DF, 1.0, 0.02, 3),
+    (_Named("f' of f(x) = x - x**4 / 4", lambda x: 1 - x ** 3), 0.5, 0.1, 4),
+    (_LECTURE_DF, 0.0, 0.005, 0),
+]
+
+
+def _ascend(df, x0, lr, num_steps, sign=1.0, at_start=False):
+    xs = [x0]
+    for _ in range(num_steps):
+        xs.append(xs[-1] + sign * lr * df(x0 if at_start else xs[-1]))
+    return np.array(xs)
+
+
 @exercise(1)
 def check_gradient_ascent(gradient_ascent) -> bool:
     """Check ``gradient_ascent(df, x0, lr, num_steps)``: returns ``[x0, x1, ..., x_num_steps]`` with
     ``x_{t+1} = x_t + lr * df(x_t)``."""
-    df = lambda x: 25 * np.cos(x) - 2 * x  # noqa: E731  (f(x) = 25 sin x - x^2)
-    for x0, lr, num_steps in [(-2.0, 0.01, 5), (1.0, 0.02, 3), (0.0, 0.005, 0)]:
-        inputs = f"df = f' of 25 sin x - x**2, x0 = {x0}, lr = {lr}, num_steps = {num_steps}"
-        got = try_call(gradient_ascent, df, x0, lr, num_steps, what="gradient_ascent")
-        expected, descent = [x0], [x0]
-        for _ in range(num_steps):
-            expected.append(expected[-1] + lr * df(expected[-1]))
-            descent.append(descent[-1] - lr * df(descent[-1]))
-        try:
-            arr = np.asarray(got, dtype=float)
-        except (TypeError, ValueError):
-            raise CheckFailed(f"gradient_ascent({inputs}) should return a list or array of numbers, "
-                              f"got {type(got).__name__}") from None
-        expect_true(arr.ndim == 1, f"gradient_ascent({inputs}) should return every iterate as a 1D list "
-                                   f"[x0, x1, ..., x{num_steps}], got a value of shape {arr.shape} "
-                                   "(did you return only the last point?)")
-        if arr.shape[0] == num_steps:
-            raise CheckFailed(f"gradient_ascent({inputs}) returned {num_steps} values, expected {num_steps + 1}: "
-                              "include the start x0 as the first entry.")
-        hint = match_mistake(arr, {
-            "you stepped downhill: x - lr * f'(x) is gradient DESCENT. Ascent climbs with x + lr * f'(x), "
-            "as the lecture's one-variable rule says (only its two-variable summary prints a minus sign, "
-            "by mistake).": np.array(descent),
-        })
-        expect_close(arr, np.array(expected), what="the iterates", inputs=inputs, rtol=1e-9, atol=1e-12,
-                     hint=hint or "each step is x_next = x + lr * df(x), starting from x0.")
+    rtol, atol = 1e-5, 1e-8
+    got, names = [], []
+    for df, x0, lr, num_steps in _ASCENT_CASES:
+        inputs = f"df = {df!r}, x0 = {x0}, lr = {lr}, num_steps = {num_steps}"
+        arr = as_array(_plain(try_call(gradient_ascent, df, x0, lr, num_steps, what="gradient_ascent")),
+                       "gradient_ascent", inputs)
+        want = _ascend(df, x0, lr, num_steps)
+        close = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)  # noqa: E731
+        if arr.ndim == 0:
+            last = " (you returned only the last point)" if close(arr, want[-1]) else ""
+            raise CheckFailed(f"gradient_ascent({inputs}) should return every iterate as a list "
+                              f"[x0, x1, ..., x{num_steps}], got the single number {float(arr):.6g}{last}.")
+        if arr.ndim != 1:
+            raise CheckFailed(f"gradient_ascent({inputs}) should return a flat list of {num_steps + 1} numbers "
+                              f"[x0, x1, ..., x{num_steps}], got an array of shape {arr.shape}.")
+        if len(arr) != num_steps + 1:
+            told = f"gradient_ascent({inputs}) returned {len(arr)} values, expected {num_steps + 1} "
+            told += f"[x0, x1, ..., x{num_steps}]"
+            if num_steps and close(arr, want[1:]):
+                raise CheckFailed(told + ": the start x0 is missing, include it as the first entry.")
+            if num_steps and close(arr, want[:-1]):
+                raise CheckFailed(told + f": you made {num_steps - 1} updates; make num_steps = {num_steps} "
+                                         "updates (for _ in range(num_steps)).")
+            if len(arr) == num_steps + 2 and close(arr[:-1], want):
+                raise CheckFailed(told + f": you made one update too many ({num_steps + 1}); make num_steps = "
+                                         f"{num_steps} updates (for _ in range(num_steps)).")
+            if len(arr) == num_steps + 2 and close(arr[1:], want) and close(arr[:1], want[:1]):
+                raise CheckFailed(told + ": x0 appears twice; start the list with x0 once.")
+            raise CheckFailed(told + ": one entry for the start and one per update.")
+        got.append(arr)
+        names.append(inputs)
+    expected = [_ascend(*case) for case in _ASCENT_CASES]
+    mistakes = {
+        "you stepped downhill: x - lr * f'(x) is gradient DESCENT. Ascent climbs with x + lr * f'(x), as the "
+        "lecture's rule says.": [_ascend(*case, sign=-1.0) for case in _ASCENT_CASES],
+        "every step uses df(x0): evaluate the derivative at the CURRENT point, x_next = x + lr * df(x).":
+            [_ascend(*case, at_start=True) for case in _ASCENT_CASES],
+        "the step is missing the learning rate: x_next = x + lr * df(x).":
+            [_ascend(df, x0, 1.0, n) for df, x0, lr, n in _ASCENT_CASES],
+    }
+    _grade(got, expected, names, mistakes, what="the iterates", rtol=rtol, atol=atol,
+           hint="each step is x_next = x + lr * df(x), starting from x0, with the df, lr and num_steps you are "
+                "given.")
     return passed("gradient_ascent climbs with x + lr f'(x) and returns all num_steps + 1 iterates.")
 
 
 # ---------------------------------------------------------------------------------------------------------
+_XS = np.array([-3.0, -0.5, 0.0, 0.8, 2.0])
+
+
 def _torch_derivative(name: str, xs: np.ndarray) -> np.ndarray:
     import torch
 
@@ -101,28 +214,35 @@ def _torch_derivative(name: str, xs: np.ndarray) -> np.ndarray:
     return x.grad.numpy()
 
 
-def _check_from_output(fn, name: str, act, wrong: dict) -> None:
-    xs = np.array([-3.0, -0.5, 0.0, 0.8, 2.0])
-    expected = _torch_derivative(name, xs)
-    for x, want in zip(xs, expected):
-        out = float(act(x))
-        got = try_call(fn, out, what=f"{name}_derivative")
-        hints = {hint: w(out) for hint, w in wrong.items()}
-        expect_close(got, want, what=f"{name}_derivative(y)",
-                     inputs=f"y = {name}(x) = {out:.6g} (x = {x:g})", rtol=1e-9, atol=1e-12,
-                     hint=match_mistake(got, hints))
+def _check_from_output(fn, name: str, act, mistakes: dict) -> None:
+    outs = [float(act(x)) for x in _XS]
+    got = [try_call(fn, out, what=f"{name}_derivative") for out in outs]
+    symbol = "s" if name == "sigmoid" else "t"
+    _grade(got, _torch_derivative(name, _XS), [f"{symbol} = {name}(x) = {out:.6g} (x = {x:g})"
+                                              for out, x in zip(outs, _XS)],
+           {hint: [m(out) for out in outs] for hint, m in mistakes.items()},
+           what=f"{name}_derivative({symbol})", rtol=1e-4, atol=1e-7,
+           hint=f"write the derivative of {name} at x through its output {symbol} = {name}(x) only.")
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 @exercise(2)
 def check_sigmoid_derivative(sigmoid_derivative) -> bool:
     """Check ``sigmoid_derivative(s)``: the derivative of the sigmoid written through its OUTPUT ``s = sigma(x)``,
     against torch autograd."""
-    sig = lambda z: 1.0 / (1.0 + math.exp(-z))  # noqa: E731
-    _check_from_output(sigmoid_derivative, "sigmoid", sig, {
-        "you wrote s * (1 + s); the derivative is s * (1 - s).": lambda s: s * (1 + s),
-        "you are missing a factor: the derivative is s * (1 - s), not 1 - s.": lambda s: 1 - s,
-        "you applied the sigmoid again: the argument already IS s = sigma(x), so use s * (1 - s) directly.":
-            lambda s: sig(s) * (1 - sig(s)),
+    _check_from_output(sigmoid_derivative, "sigmoid", _sigmoid, {
+        "you wrote s * (1 + s): check the sign inside the bracket (the slope must vanish as s -> 1).":
+            lambda s: s * (1 + s),
+        "1 - s is only one of two factors: differentiate 1 / (1 + exp(-x)) and write the result with s.":
+            lambda s: 1 - s,
+        "you applied the sigmoid again: the argument already IS s = sigma(x), so use s directly.":
+            lambda s: _sigmoid(s) * (1 - _sigmoid(s)),
+        "1 - s**2 is the rule for tanh; differentiate the sigmoid 1 / (1 + exp(-x)) itself.": lambda s: 1 - s * s,
+        "the sign is flipped: the sigmoid increases, so its derivative is positive.": lambda s: -s * (1 - s),
+        "you returned s itself, the value of the sigmoid, not its slope.": lambda s: s,
     })
     return passed("sigmoid'(x) = s (1 - s) with s = sigmoid(x), equal to torch autograd.")
 
@@ -132,9 +252,13 @@ def check_tanh_derivative(tanh_derivative) -> bool:
     """Check ``tanh_derivative(t)``: the derivative of tanh written through its OUTPUT ``t = tanh(x)``,
     against torch autograd."""
     _check_from_output(tanh_derivative, "tanh", math.tanh, {
-        "you wrote 1 + t**2; the derivative is 1 - t**2 (a sign error).": lambda t: 1 + t * t,
-        "you wrote 1 - t; the derivative is 1 - t**2.": lambda t: 1 - t,
-        "you applied tanh again: the argument already IS t = tanh(x), so use 1 - t**2 directly.":
+        "you wrote 1 + t**2, a sign error: the slope of tanh is at most 1 and vanishes as |t| -> 1.":
+            lambda t: 1 + t * t,
+        "1 - t is not symmetric, but tanh' is an even function of x: check the power of t.": lambda t: 1 - t,
+        "you applied tanh again: the argument already IS t = tanh(x), so use t directly.":
             lambda t: 1 - math.tanh(t) ** 2,
+        "t * (1 - t) is the rule for the sigmoid; differentiate tanh = sinh / cosh itself.": lambda t: t * (1 - t),
+        "the sign is flipped: tanh increases, so its derivative is positive.": lambda t: t * t - 1,
+        "you squared (1 - t); only t is squared.": lambda t: (1 - t) ** 2,
     })
     return passed("tanh'(x) = 1 - t**2 with t = tanh(x), equal to torch autograd.")
