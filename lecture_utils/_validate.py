@@ -145,16 +145,17 @@ def as_generator(seed, name: str = "seed") -> np.random.Generator:
 MAX_BYTES = 2 * 1024 ** 3
 
 
-def check_memory(name: str, count: int, bytes_each: int, per: str = "", limit: int = MAX_BYTES) -> int:
-    """Refuse a size argument whose results would take more than ``limit`` bytes: ``count * bytes_each``.
+def check_memory(name: str, value: int, bytes_each: int, per: str = "", *, extra: int = 0,
+                 limit: int = MAX_BYTES) -> int:
+    """Refuse a size argument whose results would take more than ``limit`` bytes: ``(value + extra) * bytes_each``.
 
     Raises ``ValueError`` naming ``name``, the memory the call would take and the largest allowed value.
-    Example: ``check_memory("num_steps", 10**9, 8 * 4, "1 start point")``
+    Example: ``check_memory("num_steps", 10**9, 8 * 4, "1 start point", extra=1)``
     """
-    need = int(count) * int(bytes_each)
+    need = (int(value) + extra) * int(bytes_each)
     if need > limit:
-        largest = max(limit // max(int(bytes_each), 1), 0)
+        largest = max(limit // max(int(bytes_each), 1) - extra, 0)
         for_what = f" for {per}" if per else ""
-        raise ValueError(f"{name}={count} would need {need / 1024 ** 3:.1f} GiB of results{for_what}; "
+        raise ValueError(f"{name}={value} would need {need / 1024 ** 3:.1f} GiB{for_what}; "
                          f"the largest allowed {name} is {largest:,}")
-    return count
+    return value

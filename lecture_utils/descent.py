@@ -25,8 +25,11 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import check_array, check_callable, check_int, check_real
+from ._validate import check_array, check_callable, check_int, check_memory, check_real
 from .surfaces import as_surface
+
+#: The longest orbit run: an orbit diagram needs a few thousand steps; 10**9 would run for hours.
+MAX_ORBIT_STEPS = 1_000_000
 
 __all__ = ["GDResult", "gradient_descent", "Orbits", "gd_orbits", "gradient_ascent"]
 
@@ -80,6 +83,7 @@ def gradient_descent(surface, x0, lr: float, tol: float = 1e-6, max_steps: int =
     lr = check_real("lr", lr, low=0.0, low_open=True)
     tol = check_real("tol", tol, low=0.0)
     max_steps = check_int("max_steps", max_steps, low=1)
+    check_memory("max_steps", max_steps, 8 * (surface.dim + 1) + 200, "the iterates kept in a list", extra=1)
     x = check_array("x0", x0).reshape(-1)
     if x.shape != (surface.dim,) or not np.all(np.isfinite(x)):
         raise ValueError(f"x0 must be {surface.dim} finite number(s), got {x0!r}")
@@ -146,8 +150,9 @@ def gd_orbits(surface, lrs, x0: float, num_steps: int = 1000, keep: int = 64, bo
     if lrs.size == 0 or np.any(~np.isfinite(lrs)) or np.any(lrs <= 0):
         raise ValueError("lrs must be a non-empty array of positive finite learning rates")
     x0 = check_real("x0", x0)
-    num_steps = check_int("num_steps", num_steps, low=1)
+    num_steps = check_int("num_steps", num_steps, low=1, high=MAX_ORBIT_STEPS)
     keep = check_int("keep", keep, low=1, high=num_steps)
+    check_memory("keep", keep, 8 * lrs.size, f"{lrs.size} learning rate(s)")
     bound = check_real("bound", bound, low=0.0, low_open=True, allow_none=True)
     limit = np.inf if bound is None else bound
     L = lrs.size

@@ -73,10 +73,14 @@ def get_device(prefer: str | None = None):
     import torch
 
     choice = prefer if prefer is not None else os.environ.get(DEVICE_ENV) or None
+    if isinstance(choice, torch.device):
+        choice = str(choice)
     if choice is not None:
         if not isinstance(choice, str) or choice.split(":")[0].lower() not in _DEVICES:
             src = "prefer" if prefer is not None else DEVICE_ENV
-            raise ValueError(f"{src} must be one of {', '.join(_DEVICES)}, got {choice!r}")
+            hint = " (an NVIDIA GPU is 'cuda', Apple's is 'mps')" if str(choice).lower() == "gpu" else ""
+            raise ValueError(f"{src} must be one of {', '.join(_DEVICES)}{hint}, got {choice!r}; available here: "
+                             f"{', '.join(d for d in _DEVICES if _available(d))}")
         kind = choice.split(":")[0].lower()
         if not _available(kind):
             raise ValueError(f"device {choice!r} was asked for but is not available here; "

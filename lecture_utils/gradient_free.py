@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from ._validate import check_array, check_int, check_real
+from ._validate import check_array, check_int, check_memory, check_real
 from .optim import Optimizer, run
 from .trajectory import Trajectory
 from .surfaces import Surface, as_surface
@@ -111,6 +111,14 @@ class _Recorder:
                           tol=np.nan if self.target is None else self.target, extras=extras)
 
 
+def _check_budget(num_iters, num_runs, dim, pop, keep, pop_name):
+    """Refuse a search whose records would not fit: best point and value per generation and run (plus the whole
+    population with ``keep_population``), and one generation's ``(num_runs, pop, dim)`` candidates."""
+    check_memory(pop_name, pop, 8 * num_runs * (dim + 1), f"{num_runs} run(s) in {dim} dimension(s)")
+    per_gen = 8 * num_runs * (dim + 1) + 400 + (8 * num_runs * pop * (dim + 1) if keep else 0)
+    check_memory("num_iters", num_iters, per_gen, f"{num_runs} run(s) of {pop} in {dim} dimension(s)", extra=1)
+
+
 def _common(surface, num_runs, seed, keep_population, target):
     surface = as_surface(surface)
     num_runs = check_int("num_runs", num_runs, low=1)
@@ -142,6 +150,7 @@ def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_iters = check_int("num_iters", num_iters, low=0)
     batch_size = check_int("batch_size", batch_size, low=1)
+    _check_budget(num_iters, num_runs, surface.dim, batch_size, rec.keep, "batch_size")
     lo, hi = _box(surface, bounds)
     for _ in range(num_iters + 1):
         P = lo + (hi - lo) * rng.random((num_runs, batch_size, surface.dim))
@@ -181,10 +190,12 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
     num_iters = check_int("num_iters", num_iters, low=0)
     d = surface.dim
     lam = check_int("pop_size", pop_size, low=2, allow_none=True) or max(6, 4 + int(3 * math.log(d)))
+    _check_budget(num_iters, num_runs, d, lam, rec.keep, "pop_size")
     mu = check_int("num_parents", num_parents, low=1, high=lam, allow_none=True) or lam // 2
     lo, hi = _box(surface, bounds)
     sigma = check_real("sigma", sigma, low=0.0, low_open=True, allow_none=True)
     sigma = float(np.mean(hi - lo)) / 4 if sigma is None else sigma
+    sigma_max = 1e6 * max(float(np.mean(hi - lo)), sigma)
     if x0 is None:
         m = lo + (hi - lo) * rng.random((num_runs, d))
     else:
@@ -219,7 +230,9 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
         z_w = np.einsum("k,bkd->bd", weights, np.take_along_axis(z, best[:, :, None], axis=1))
         m = m + sig[:, None] * z_w
         path = (1 - c_s) * path + math.sqrt(c_s * (2 - c_s) * mu_eff) * z_w
-        sig = sig * np.exp((c_s / damp) * (np.linalg.norm(path, axis=1) / chi_n - 1))
+        # On an objective with no minimum sigma would grow without limit (to overflow): cap it far above any
+        # useful step, so the run diverges as a result instead of raising overflow warnings.
+        sig = np.minimum(sig * np.exp((c_s / damp) * (np.linalg.norm(path, axis=1) / chi_n - 1)), sigma_max)
     return rec.trajectory(f"evolution strategy ({mu}/{mu}w, {lam})", sigma=np.stack(sigmas), mean=np.stack(means))
 
 
@@ -251,6 +264,7 @@ def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40,
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_iters = check_int("num_iters", num_iters, low=0)
     pop_size = check_int("pop_size", pop_size, low=2)
+    _check_budget(num_iters, num_runs, surface.dim, pop_size, rec.keep, "pop_size")
     num_elite = check_int("num_elite", num_elite, low=0, high=pop_size - 1)
     tournament = check_int("tournament", tournament, low=1, high=pop_size)
     mutation = check_real("mutation", mutation, low=0.0)
@@ -310,6 +324,7 @@ def particle_swarm(surface: Surface, num_particles: int = 30, num_iters: int = 5
     surface, num_runs, rng, rec = _common(surface, num_runs, seed, keep_population, target)
     num_particles = check_int("num_particles", num_particles, low=1)
     num_iters = check_int("num_iters", num_iters, low=0)
+    _check_budget(num_iters, num_runs, surface.dim, num_particles, rec.keep, "num_particles")
     inertia = check_real("inertia", inertia, low=0.0)
     cognitive = check_real("cognitive", cognitive, low=0.0)
     social = check_real("social", social, low=0.0)

@@ -357,7 +357,7 @@ def run(surface: Surface, opt: Optimizer, x0, num_steps: int = 500, *, clip_norm
         raise TypeError(f"lr_schedule must be a callable schedule(base_lr, step), got {type(lr_schedule).__name__}")
     X = surface.start_points(x0)
     B, d = X.shape
-    check_memory("num_steps", num_steps, 8 * B * (d + 2), f"{B} start point(s) in {d} dimension(s)")
+    check_memory("num_steps", num_steps, 8 * B * (d + 2), f"{B} start point(s) in {d} dimension(s)", extra=1)
     rng = as_generator(seed) if grad_noise else None
 
     xs = np.empty((num_steps + 1, B, d))

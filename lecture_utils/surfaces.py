@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from . import critical_points
-from ._validate import as_points, check_real
+from ._validate import as_points, check_int, check_real
 from .critical_points import CriticalPoint
 
 __all__ = [
@@ -197,6 +197,7 @@ class Surface:
         Returns ``(xs, values)`` with ``xs`` of shape ``(n,)`` for 1D, or ``(X, Y, Z)`` meshes of shape
         ``(n, n)`` for 2D.
         """
+        n = check_int("n", n, low=2, high=20_000 if self.dim == 1 else 4_000)  # 4000 x 4000 is 16 million points
         bounds = self.bounds if bounds is None else bounds
         if self.dim == 1:
             xs = np.linspace(*bounds[0], n)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import check_choice, check_int, check_real
+from .._validate import check_choice, check_int, check_memory, check_real
 from ..surfaces import Surface, as_surface
 from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
 from .recorder import Recorder, SecondOrderTrajectory
@@ -302,6 +302,7 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
         f" (lr={lr:g})" if lr != 1 else "")
     rec = Recorder(surface, x0, num_steps, tol, label)
     B, d, T = rec.B, rec.d, rec.num_steps + 1
+    check_memory("m", m, 8 * B * (2 * d + 1), f"{B} start point(s) in {d} dimension(s)")
     kept = _InverseHessians(inv_hessians, B, T, d)
     mem = _Memory(B, m, d)
     memory = np.zeros((T, B), dtype=np.int64)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_int, check_real
+from .._validate import check_int, check_memory, check_real
 from ..trajectory import Trajectory
 from ..surfaces import Surface, as_surface
 
@@ -81,6 +81,8 @@ class Recorder:
         self.label = label
         X = surface.start_points(x0)
         B, d = X.shape
+        check_memory("num_steps", self.num_steps, 8 * B * (2 * d + 4), f"{B} start point(s) in {d} dimension(s)",
+                     extra=1)
         self.B, self.d = B, d
         T = self.num_steps + 1
         self.xs = np.empty((T, B, d))

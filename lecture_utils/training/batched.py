@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from .._validate import check_choice, check_int, check_real
-from .batching import check_order, DROP_LAST, loss_caller, MinibatchLoop, steps_per_epoch, unpack_data
+from ..optim import scheduled_lr
+from .batching import DROP_LAST, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
 from .stacked import StackedMLP, StackedOptimizer, task_losses
 from .train import RECORD_KEYS, History
 
@@ -169,7 +170,7 @@ class _ManyFit(MinibatchLoop):
         """One optimizer step of every model still alive on its rows ``idx[k]``; returns the losses ``(K,)``."""
         stack = self.stack
         if self.lr_schedule is not None:
-            self.lr = [self.lr_schedule(b, self.step) for b in self.base_lrs]
+            self.lr = [scheduled_lr(self.lr_schedule, b, self.step) for b in self.base_lrs]
         bn_state = stack.batch_norm_state() if stack.bn_layers else None
         losses, logits, yb = self.losses(idx)
         stack.grad.zero_()

@@ -118,12 +118,8 @@ def _resolve_device(device):
 
     from ..device import get_device
 
-    if device is None:
-        return get_device()
-    if isinstance(device, torch.device):
-        return device
-    if isinstance(device, str):
-        return torch.device(device)
+    if device is None or isinstance(device, (str, torch.device)):
+        return get_device(device)  # an unknown or unavailable device is a ValueError naming the available ones
     raise TypeError(f"device must be None, 'numpy', a device name like 'cpu' or a torch.device; got {device!r}")
 
 
@@ -177,8 +173,12 @@ def _split(X, y, test_size, rng, *, task, num_classes, name, device, difficulty=
     return _convert(ds, device)
 
 
+#: The most examples a synthetic data set may have: the course's nets train on a few thousand.
+MAX_EXAMPLES = 10_000_000
+
+
 def _common(n, test_size, noise):
-    n = check_int("n", n, low=4)
+    n = check_int("n", n, low=4, high=MAX_EXAMPLES)
     test_size = check_real("test_size", test_size, low=0.0, high=1.0, low_open=True, high_open=True)
     noise = check_real("noise", noise, low=0.0)
     return n, test_size, noise

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import check_int, check_real
+from ..optim import scheduled_lr
 from .batching import DROP_LAST, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
 from .nets import main_output
 from .optimizers import make_optimizer
@@ -140,15 +141,42 @@ def _placed(net, data, device):
     if device is None:
         p0 = next(net.parameters(), None)
         device = p0.device if p0 is not None and p0.device.type != "cpu" else get_device()
-    device = torch.device(device)
+    device = get_device(device)  # an unknown or unavailable device is a ValueError naming the available ones
     net.to(device)
     p0 = next(net.parameters(), None)
     dtype = p0.dtype if p0 is not None and p0.is_floating_point() else torch.float32
 
     def cast(t):
-        return None if t is None else t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
+        if t is None:
+            return None
+        if not isinstance(t, torch.Tensor):  # numpy arrays (data sets made with device="numpy"), lists
+            t = torch.as_tensor(np.asarray(t))
+        return t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
 
-    return device, cast(X), cast(y), cast(X_test), cast(y_test)
+    X, y, X_test, y_test = cast(X), cast(y), cast(X_test), cast(y_test)
+    _probe(net, X, y)
+    return device, X, y, X_test, y_test
+
+
+def _probe(net, X, y) -> None:
+    """One forward pass on two examples, so that data the net cannot take fail now with a clear message."""
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            out = main_output(net(X[:2]))
+    except (RuntimeError, IndexError, ValueError) as exc:
+        raise ValueError(f"the net cannot take the inputs: X_train has shape {tuple(X.shape)} "
+                         f"({type(exc).__name__}: {str(exc)[:200]})") from exc
+    finally:
+        net.train(was_training)
+    if _is_classification(y) and len(y) and (int(y.min()) < 0 or int(y.max()) >= out.shape[-1]):
+        raise ValueError(f"class labels must lie in 0..{out.shape[-1] - 1} for a net with {out.shape[-1]} outputs, "
+                         f"got labels {int(y.min())}..{int(y.max())}")
+    if not _is_classification(y) and y.dim() == 1 and out.shape[-1] != 1:
+        raise ValueError(f"y_train holds {'floats' if y.is_floating_point() else 'values'} of shape {tuple(y.shape)}, "
+                         f"but the net has {out.shape[-1]} outputs: integer class labels (torch.long) train a "
+                         f"classifier, targets of shape (n, {out.shape[-1]}) a regression")
 
 
 def _split_schedule(lr_schedule, optimizer):
@@ -207,7 +235,7 @@ class _Fit(MinibatchLoop):
         """One optimizer step on the rows ``idx``; returns the detached minibatch loss."""
         if self.lr_fn is not None:
             for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-                g["lr"] = self.lr_fn(base, self.step)
+                g["lr"] = scheduled_lr(self.lr_fn, base, self.step)
         Xb, yb = self.X[idx], self.y[idx]
         out = self.net(Xb)
         logits, aux = out if isinstance(out, tuple) else (out, None)
