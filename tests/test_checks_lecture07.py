@@ -41,8 +41,8 @@ def test_numpy_answers_pass():
     (lambda W, b, m, v, g, be, eps: (fold_right(W, b, m, v, g, be, eps)[0], g / torch.sqrt(v + eps) * (b - m)),
      "beta is missing"),
     (lambda W, b, m, v, g, be, eps: (fold_right(W, b, m, v, g, be, eps)[0], b - m + be), "bias was not scaled"),
-    (lambda W, b, m, v, g, be, eps: (W * (g / torch.sqrt(v + eps))[None, :], b), "raised RuntimeError"),
-    (lambda W, b, m, v, g, be, eps: (fold_right(W, b, m, v, g, be, eps)[0].T, b), "ROW"),
+    (lambda W, b, m, v, g, be, eps: (W * (g / torch.sqrt(v + eps))[None, :], b), "COLUMNS"),
+    (lambda W, b, m, v, g, be, eps: (fold_right(W, b, m, v, g, be, eps)[0].T, b), "transposed"),
     (lambda W, b, m, v, g, be, eps: fold_right(W, b, m, v, g, be, eps)[0], "pair"),
 ])
 def test_fold_mistakes_get_their_hint(wrong, hint):
