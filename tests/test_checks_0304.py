@@ -152,7 +152,7 @@ def batches_right(n, batch_size, rng):
     (lambda n, bs, rng: batches_right(n, bs, np.random.default_rng(0)), "reshuffle every epoch"),
     (lambda n, bs, rng: [p[i:i + bs] for p in [np.random.permutation(n)] for i in range(0, n, bs)], "same seed"),
     (lambda n, bs, rng: rng.permutation(n), "one flat sequence"),
-    (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(0, n - bs + 1, bs)], "dropped the last"),
+    (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(0, n - bs + 1, bs)], "only full batches"),
     (lambda n, bs, rng: np.array_split(rng.permutation(n), max(1, n // bs)), "batch sizes"),
 ])
 def test_epoch_batches_checker(wrong, message):

@@ -196,7 +196,7 @@ def check_gradient_ascent(gradient_ascent) -> bool:
         "the step is missing the learning rate: x_next = x + lr * df(x).":
             [_ascend(df, x0, 1.0, n) for df, x0, lr, n in _ASCENT_CASES],
     }
-    _grade(got, expected, names, mistakes, what="the iterates", rtol=rtol, atol=atol,
+    _grade(got, expected, names, mistakes, what="the list of iterates", rtol=rtol, atol=atol,
            hint="each step is x_next = x + lr * df(x), starting from x0, with the df, lr and num_steps you are "
                 "given.")
     return passed("gradient_ascent climbs with x + lr f'(x) and returns all num_steps + 1 iterates.")

@@ -96,8 +96,9 @@ def _check_one_epoch(batches, n, bs, inputs):
         missing = np.flatnonzero(counts == 0).tolist()
         repeated = np.flatnonzero(counts > 1).tolist()
         if not repeated and n % bs and sizes == [bs] * (n // bs):
-            raise CheckFailed(f"for {inputs} you dropped the last, smaller batch: {len(missing)} examples are "
-                              f"never used. Keep it: there are ceil(n / batch_size) = {len(expected_sizes)} batches.")
+            raise CheckFailed(f"for {inputs} you returned only full batches, so {len(missing)} of the {n} examples "
+                              f"are never used (missing: {missing[:8]}). Keep the last, smaller batch: there are "
+                              f"ceil(n / batch_size) = {len(expected_sizes)} batches.")
         hint = ("an example drawn twice means sampling WITH replacement; shuffle instead, with rng.permutation(n), "
                 "then cut it into pieces." if repeated else
                 "cut the whole permutation: slices perm[i:i + batch_size] for i in range(0, n, batch_size).")
@@ -250,6 +251,9 @@ def check_minibatch_grad(fn) -> bool:
             [_minibatch_grad(theta, X, y, idx, k=n) for idx in idxs],
         "a repeated index counts twice: take the rows with A[idx] directly, not through a set, np.unique or a "
         "boolean mask.": [_minibatch_grad(theta, X, y, np.unique(idx)) for idx in idxs],
+        "a repeated index counts twice: take the rows with A[idx] directly, not through a set, np.unique or a "
+        "boolean mask (here the repeat was dropped, but you still divided by len(idx)).":
+            [_minibatch_grad(theta, X, y, np.unique(idx), k=len(idx)) for idx in idxs],
         "the residual is (a_i . theta - y_i); you flipped its sign.":
             [_minibatch_grad(theta, X, y, idx, sign=-1.0) for idx in idxs],
         "the derivative of r^2 is 2 r: you lost the factor 2.":
@@ -258,6 +262,6 @@ def check_minibatch_grad(fn) -> bool:
             [_minibatch_grad(theta, X, y, idx, bias=False) for idx in idxs],
     }
     _grade(got, [_minibatch_grad(theta, X, y, idx) for idx in idxs], names, mistakes,
-           what="the minibatch gradient", rtol=1e-5, atol=1e-7,
+           what="the minibatch gradient", rtol=1e-5, atol=1e-6,
            hint="the least-squares gradient with a bias, computed on the rows X[idx], y[idx] only.")
     return passed("the minibatch gradient uses exactly the chosen rows (repeated rows count twice).")
