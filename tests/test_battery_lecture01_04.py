@@ -25,7 +25,10 @@ MAX_MESSAGE = 600  # characters: a message is a few lines, never a dump
 def rejects_at(check, answer, phrase, where):
     """Rejected with ``phrase``; the message names the input (``where``, or the arguments of a call that crashed or
     changed its input in place)."""
-    return rejects(check, answer, phrase, "called with" if phrase in ("raised", "in place") else where)
+    msg = rejects(check, answer, phrase)
+    named = "called with" if " raised " in msg or " in place " in msg else where
+    assert named in msg, f"{named!r} not in message:\n{msg}"
+    return msg
 
 
 def rejects(check, answer, *phrases, absent=()):
@@ -334,7 +337,8 @@ def test_dw111_hostile_returns(kind, phrase):
 @pytest.mark.parametrize("right", [
     dw111,
     tiny_net.dL_dw111_by_hand,
-    dw111_autograd,                                                          # a float64 tensor that requires grad
+    dw111_autograd,                                                          # a float64 tensor
+    as_grad_tensor(dw111),
     lambda *a: dw111_autograd(*a, dtype=torch.float32),                     # float32 throughout
     lambda *a: dw111(*a, dtype=np.float32),
     lambda *a: [dw111(*a)],
@@ -404,6 +408,8 @@ NUMGRAD_MISTAKES = [
     (lambda f, x, h: numgrad(f, x, h)[:2], "shape (2,)"),
     (lambda f, x, h: numgrad(f, x, h)[[0, 1, 1]], "expected"),                  # the last entry copied
     (lambda f, x, h: numgrad(f, np.array([0.0, 1.0, 2.0]), h), "expected"),    # a global x
+    (lambda f, x, h: np.array([(f(x[i] + h) - f(x[i] - h)) / (2 * h) for i in range(x.size)]),
+     "f takes one point of shape (3,)"),                                        # f called on one coordinate
 ]
 
 
@@ -476,6 +482,7 @@ SOFTPLUS_MISTAKES = [
     (lambda v: math.log1p(math.exp(v.data)), "should return a Value"),
     (softplus_in_place, "returned its input"),
     (make_softplus(lambda v, out: 0.5), "expected"),
+    (lambda v: None, "should return a Value, got NoneType"),
 ]
 
 
@@ -508,6 +515,7 @@ def test_softplus_error_while_building_names_the_graph():
     make_softplus(value=lambda d: d + math.log1p(math.exp(-d)) if d > 0 else math.log1p(math.exp(d))),  # stable
     make_softplus(lambda v, out: float(np.float32(1 / (1 + math.exp(-v.data))))),                      # float32
     make_softplus(lambda v, out: 1 - 1 / (1 + math.exp(v.data))),
+    make_softplus(lambda v, out: torch.sigmoid(torch.tensor(v.data, requires_grad=True))),   # x.grad a tensor
 ])
 def test_softplus_accepts_every_correct_form(right):
     accepts(lecture02.check_softplus, right)
@@ -572,6 +580,12 @@ def overflow_uphill(f, df, x0, lr, tol, max_steps):
         x = x + lr * df(x) * 10
         f(x)
     return x, max_steps
+
+
+@pytest.mark.parametrize("steps, phrase", [(None, "whole number"), ("45", "whole number"), (45 + 1j, "whole number"),
+                                           (np.array([45, 46]), "whole number"), (math.nan, "whole number")])
+def test_gradient_descent_hostile_num_steps(steps, phrase):
+    rejects(lecture03.check_gradient_descent, lambda *a: (gd(*a)[0], steps), phrase, "x0=")
 
 
 def test_gradient_descent_overflow_in_student_code_is_a_message():
@@ -662,6 +676,7 @@ def test_mse_grad_hostile_returns(kind, phrase):
     mse,
     lm.mse_grad,
     mse_torch,
+    as_grad_tensor(mse),
     lambda t, X, y: mse_torch(t, X, y, dtype=torch.float32),
     lambda t, X, y: mse(t.astype(np.float32), X.astype(np.float32), y.astype(np.float32)),
     lambda t, X, y: list(mse(t, X, y)),
@@ -731,6 +746,7 @@ def test_hinge_subgradient_hostile_returns(kind, phrase):
     hinge,
     lm.hinge_subgradient,
     hinge_torch,
+    as_grad_tensor(hinge, dtype=torch.float32),
     lambda *a: hinge_torch(*a, dtype=torch.float32),
     lambda t, X, y, lam: hinge(t.astype(np.float32), X.astype(np.float32), y.astype(np.float32), np.float32(lam)),
     lambda *a: hinge(*a).tolist(),
@@ -766,7 +782,10 @@ def test_largest_stable_lr_hostile_returns(kind, phrase):
 
 
 @pytest.mark.parametrize("right", [
-    lambda a: 1 / a, lambda a: 2 / (2 * a), lambda a: np.float32(1 / a), lambda a: torch.tensor(1 / a, requires_grad=True),
+    lambda a: 1 / a,
+    lambda a: 2 / (2 * a),
+    lambda a: np.float32(1 / a),
+    lambda a: torch.tensor(1 / a, requires_grad=True),
     lambda a: [1 / a],
 ])
 def test_largest_stable_lr_accepts_every_correct_form(right):
@@ -821,7 +840,7 @@ EPOCH_MISTAKES = [
     (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(0, n - 1, bs)], "only full batches"),
     (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(1, n, bs)], "missing"),
     (lambda n, bs, rng: np.array_split(rng.permutation(n), max(1, n // bs)), "batch sizes"),
-    (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(0, n + bs, bs)], "empty batch"),
+    (lambda n, bs, rng: [p[i:i + bs] for p in [rng.permutation(n)] for i in range(0, n + bs, bs)], "is empty"),
     (lambda n, bs, rng: [b + 1 for b in batches(n, bs, rng)], "start at 0, not 1"),
     (lambda n, bs, rng: [b.astype(float) for b in batches(n, bs, rng)], "integers"),
     (lambda n, bs, rng: [p[i:i + 32] for p in [rng.permutation(n)] for i in range(0, n, 32)], "batch sizes"),
@@ -835,6 +854,20 @@ EPOCH_MISTAKES = [
 @pytest.mark.parametrize("wrong, phrase", EPOCH_MISTAKES)
 def test_epoch_batches_battery(wrong, phrase):
     rejects_at(lecture04.check_epoch_batches, wrong, phrase, "n=")
+
+
+@pytest.mark.parametrize("answer, phrase", [
+    (lambda n, bs, rng: [b + 0j for b in batches(n, bs, rng)], "integers"),
+    (lambda n, bs, rng: [b * np.nan for b in batches(n, bs, rng)], "integers"),
+    (lambda n, bs, rng: [str(b) for b in batches(n, bs, rng)], "got str"),
+    (lambda n, bs, rng: [None for b in batches(n, bs, rng)], "got NoneType"),
+    (lambda n, bs, rng: [float(i) for i in rng.permutation(n)], "one flat sequence"),
+    (lambda n, bs, rng: [b[:, None] for b in batches(n, bs, rng)], "1D array of indices, got one of shape"),
+    (lambda n, bs, rng: 1 / 0, "raised ZeroDivisionError"),
+    (lambda n, bs, rng: 42, "list of index arrays"),
+])
+def test_epoch_batches_hostile_returns(answer, phrase):
+    rejects(lecture04.check_epoch_batches, answer, phrase, "n=" if "raised" not in phrase else "called with")
 
 
 def test_epoch_batches_membership_must_change_not_only_the_order():

@@ -6,8 +6,10 @@ with the likely mistake when the answers match a typical one on EVERY input (a c
 stopping rule, a missing factor 2 or mean, the bias left out or regularized, the hinge's kink on the wrong side).
 
 Tolerances: a float32 answer is accepted: values within a relative 1e-5 and an absolute 1e-6 (float32 keeps
-about 7 digits; an entry of a gradient here is a mean of a few dozen terms of size 1 that can nearly cancel). The number of updates of ``gradient_descent`` is compared
-exactly, so its loop must run in float64 (Python floats do); its final x may be returned as float32.
+about 7 digits; an entry of a gradient here is a mean of a few dozen terms of size 1 that can nearly cancel).
+The number of updates of ``gradient_descent`` is compared exactly, so its loop must run in float64 (Python
+floats do: in float32 the rule |f(x_new) - f(x)| < 1e-6 fires at another update); its final x may be returned
+as float32 (relative 1e-6).
 
 Example (``f'' = 2 a``, so descent on ``a x^2`` converges for ``lr < 2 / f'' = 1 / a``)::
 
@@ -100,8 +102,10 @@ def _descent(f, df, x0, lr, tol, max_steps, *, sign=-1.0, rule="f", first_count=
     return x, budget
 
 
-_QUAD = (_Named("f(x) = (x - 1)^2", lambda x: (x - 1.0) ** 2), _Named("df(x) = 2 (x - 1)", lambda x: 2.0 * (x - 1.0)))
-_XSIN = (_Named("f(x) = x + sin(x)", lambda x: x + math.sin(x)), _Named("df(x) = 1 + cos(x)", lambda x: 1.0 + math.cos(x)))
+_QUAD = (_Named("f(x) = (x - 1)^2", lambda x: (x - 1.0) ** 2),
+         _Named("df(x) = 2 (x - 1)", lambda x: 2.0 * (x - 1.0)))
+_XSIN = (_Named("f(x) = x + sin(x)", lambda x: x + math.sin(x)),
+         _Named("df(x) = 1 + cos(x)", lambda x: 1.0 + math.cos(x)))
 _GD_CASES = [  # (f, df, x0, lr, tol, max_steps): stops on tol; stops at once; two rates; hits max_steps
     (*_QUAD, 4.0, 0.1, 1e-8, 1000),
     (*_QUAD, 1.001, 0.1, 1e-4, 50),
@@ -169,8 +173,8 @@ def check_gradient_descent(fn) -> bool:
             continue
         hint = next((h for h, change in _GD_MISTAKES.items()
                      if all(same(a, _descent(*case, **change)) for a, case in zip(answers, _GD_CASES))),
-                    "update x <- x - lr * df(x); stop after the first update with |f(x_new) - f(x)| < tol (it "
-                    "counts) or after max_steps updates, and return the last x.")
+                    "update x <- x - lr * df(x) with the lr you are given; stop after the first update with "
+                    "|f(x_new) - f(x)| < tol (it counts) or after max_steps updates, and return the last x.")
         raise CheckFailed(f"for {inputs} expected (x, num_steps) = ({want[0]:.8g}, {want[1]}), got "
                           f"({x:.8g}, {steps}). Likely mistake: {hint}")
     return passed("gradient descent stops at the right update on all test functions.")
@@ -327,7 +331,8 @@ def check_largest_stable_lr(fn) -> bool:
     """Grade ``fn(a)``: the learning rate above which gradient descent on ``f(x) = a x^2`` stops converging."""
     got = [try_call(fn, a, what="your largest_stable_lr") for a in _AS]
     mistakes = {
-        "2/a is the limit when a is the curvature f''. Here f''(x) = 2a, so the limit is 2 / f''.": [2 / a for a in _AS],
+        "2/a is the limit when a is the curvature f''. Here f''(x) = 2a, so the limit is 2 / f''.":
+            [2 / a for a in _AS],
         "1/(2a) is the rate that lands on the minimum in ONE step (1 - 2 a lr = 0); larger rates still converge, "
         "overshooting: find where |1 - 2 a lr| reaches 1.": [0.5 / a for a in _AS],
         "that is the curvature f'' = 2a; the rate limit is 2 divided by the curvature.": [2 * a for a in _AS],

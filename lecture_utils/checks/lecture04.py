@@ -19,6 +19,7 @@ Example (the course's own :func:`lecture_utils.minibatch.epoch_batches` passes):
 from __future__ import annotations
 
 import inspect
+import numbers
 
 import numpy as np
 
@@ -65,16 +66,22 @@ def _as_batches(out, inputs):
         raise CheckFailed(f"for {inputs} return a list of index arrays, got {type(out).__name__}"
                           + (" (wrap the batches in a list: list(...))" if inspect.isgenerator(out) else ""))
     out = _plain(out)
-    if isinstance(out, np.ndarray) and out.ndim < 2 or len(out) and all(np.ndim(b) == 0 for b in out):
+    if isinstance(out, np.ndarray) and out.ndim < 2 or len(out) and all(isinstance(b, (numbers.Number, np.number))
+                                                                         for b in out):
         raise CheckFailed(f"for {inputs} you returned one flat sequence of indices; return a list of minibatches "
                           "(one index array per batch).")
     batches = []
     for b in out:
+        if isinstance(b, (str, bytes, dict, set)) or inspect.isgenerator(b) or b is None:
+            raise CheckFailed(f"for {inputs} every batch should be an array of integer indices, got "
+                              f"{type(b).__name__} {str(b)[:30]!r}")
         b = np.asarray(_plain(b))
-        if b.ndim != 1 or b.size == 0:
-            raise CheckFailed(f"for {inputs} every batch should be a non-empty 1D array of indices, got "
-                              f"{'an empty batch' if b.size == 0 else f'one of shape {b.shape}'}. Hint: slices "
-                              "start at 0, batch_size, 2 batch_size, ... below n.")
+        if b.size == 0:
+            raise CheckFailed(f"for {inputs} one of your batches is empty. Hint: the slices start at 0, batch_size, "
+                              "2 batch_size, ... below n.")
+        if b.ndim != 1:
+            raise CheckFailed(f"for {inputs} every batch should be a 1D array of indices, got one of shape {b.shape} "
+                              "(a slice of the permutation, perm[i:i + batch_size], is 1D).")
         if not np.issubdtype(b.dtype, np.integer):
             raise CheckFailed(f"for {inputs} the indices should be integers, got {b.dtype} values "
                               f"{np.array2string(b[:4], separator=', ')}. Hint: rng.permutation(n) gives integers.")
