@@ -26,7 +26,7 @@ def rejects_at(check, answer, phrase, where):
     """Rejected with ``phrase``; the message names the input (``where``, or the arguments of a call that crashed or
     changed its input in place)."""
     msg = rejects(check, answer, phrase)
-    named = "called with" if " raised " in msg or " in place " in msg else where
+    named = "called with" if " raised " in msg or "changed its argument" in msg else where
     assert named in msg, f"{named!r} not in message:\n{msg}"
     return msg
 
