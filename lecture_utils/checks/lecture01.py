@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, as_array, exercise, expect_close, match_mistake, passed, try_call
+from ._core import CheckFailed, as_array, exercise, expect_close, passed, try_call
 
 __all__ = ["check_central_difference", "check_gradient_ascent", "check_sigmoid_derivative",
            "check_tanh_derivative"]
