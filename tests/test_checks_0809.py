@@ -166,5 +166,5 @@ def test_random_search_mistakes_are_explained():
         x, v = random_search(surface, num_evals, rng)
         return x + 0.5, v
 
-    with pytest.raises(CheckFailed, match="value at best_x"):
+    with pytest.raises(CheckFailed, match="point that has best_value"):
         lecture09.check_random_search(mismatched)

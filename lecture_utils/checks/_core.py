@@ -244,9 +244,8 @@ def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9)
     ``candidates`` maps a hint ("you divided by h instead of 2h") to what that mistake returns on the same input;
     candidates that are not finite never match.
     """
-    try:
-        g = np.asarray(_plain(got), dtype=float)
-    except (TypeError, ValueError, RuntimeError):
+    g = _real(got)
+    if g is None:
         return ""
     for hint, value in candidates.items():
         v = np.asarray(value, dtype=float)
@@ -261,10 +260,8 @@ def is_close(got, expected, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     For tests inside a checker, e.g. whether a returned pair is in the wrong order:
     ``is_close(first, v_ref) and is_close(second, x_ref)``.
     """
-    try:
-        g = np.asarray(_plain(got), dtype=float)
-        e = np.asarray(_plain(expected), dtype=float)
-    except (TypeError, ValueError, RuntimeError):
+    g, e = _real(got), _real(expected)
+    if g is None or e is None:
         return False
     return g.shape == e.shape and bool(np.all(np.isfinite(g))) and bool(np.allclose(g, e, rtol=rtol, atol=atol))
 
@@ -286,6 +283,17 @@ def _plain(value):
     if isinstance(value, (list, tuple)) and any(hasattr(v, "detach") or isinstance(v, (list, tuple)) for v in value):
         return [_plain(v) for v in value]
     return value
+
+
+def _real(value):
+    """``value`` as a float array, or None when it is not made of real numbers (complex ones included)."""
+    try:
+        raw = np.asarray(_plain(value))
+        if np.iscomplexobj(raw) or raw.dtype == object or raw.dtype.kind in "USV":
+            return None
+        return raw.astype(float)
+    except (TypeError, ValueError, RuntimeError):
+        return None
 
 
 def _clip_middle(text: str, limit: int) -> str:

@@ -105,7 +105,7 @@ def check_momentum_step(momentum_step) -> bool:
     ``v_new = momentum * v - lr * g`` and ``x_new = x + v_new``.
     """
     rng = np.random.default_rng(8)
-    cases = [(np.array([1.0, -2.0]), np.array([0.5, -0.25]), np.array([0.5, 1.0]), 0.1, 0.9),
+    cases = [(np.array([1.0, -2.0]), np.array([0.5, -0.25]), np.array([0.5, 1.0]), 0.2, 0.9),  # lr != 1 - momentum
              (rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(3), 0.05, 0.5),
              (np.array([2.0]), np.array([-0.3]), np.array([4.0]), 0.01, 0.99),
              (np.array([1.0, 1.0]), np.array([2.0, -1.0]), np.array([1.0, 3.0]), 0.2, 0.0)]  # no momentum

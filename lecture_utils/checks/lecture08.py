@@ -60,8 +60,8 @@ def check_coordinate_minimizer(coordinate_minimizer) -> bool:
     M = rng.standard_normal((4, 4))
     A4 = M @ M.T + np.eye(4)
     coupled = np.array([[2.2, -2.0], [-2.0, 2.2]])  # the lecture's coupled quadratic
-    cases = [(coupled, np.zeros(2), np.array([1.0, 0.5]), 0),
-             (coupled, np.zeros(2), np.array([1.0, 0.5]), 1),
+    cases = [(coupled, np.zeros(2), np.array([0.8, 0.5]), 0),
+             (coupled, np.zeros(2), np.array([0.8, 0.5]), 1),
              (A4, rng.standard_normal(4), rng.standard_normal(4), 2),
              (np.diag([1.0, 5.0, 2.0]), np.array([1.0, 2.0, 3.0]), np.array([9.0, 9.0, 9.0]), 1)]
     for A, b, x, i in cases:
