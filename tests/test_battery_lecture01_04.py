@@ -848,6 +848,8 @@ EPOCH_MISTAKES = [
     (lambda n, bs, rng: None, "returned None"),
     (lambda n, bs, rng: "0 1 2", "list of index arrays"),
     (lambda n, bs, rng: rng.permutation(n).reshape(-1, bs), "raised"),              # bs does not divide n
+    (lambda n, bs, rng: [p[i:i + bs] for p in [rng.shuffle(np.arange(n))] for i in range(0, n, bs)],
+     "raised TypeError"),                                                             # shuffle returns None
 ]
 
 

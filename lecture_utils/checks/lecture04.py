@@ -80,11 +80,11 @@ def _as_batches(out, inputs):
             raise CheckFailed(f"for {inputs} one of your batches is empty. Hint: the slices start at 0, batch_size, "
                               "2 batch_size, ... below n.")
         if b.ndim != 1:
-            raise CheckFailed(f"for {inputs} every batch should be a 1D array of indices, got one of shape {b.shape} "
-                              "(a slice of the permutation, perm[i:i + batch_size], is 1D).")
+            raise CheckFailed(f"for {inputs} every batch should be a 1D array of indices, got one of shape "
+                              f"{b.shape}.")
         if not np.issubdtype(b.dtype, np.integer):
             raise CheckFailed(f"for {inputs} the indices should be integers, got {b.dtype} values "
-                              f"{np.array2string(b[:4], separator=', ')}. Hint: rng.permutation(n) gives integers.")
+                              f"{np.array2string(b[:4], separator=', ')}. Index arrays hold positions 0..n-1.")
         batches.append(b.astype(int))
     return batches
 
@@ -106,14 +106,14 @@ def _check_one_epoch(batches, n, bs, inputs):
             raise CheckFailed(f"for {inputs} you returned only full batches, so {len(missing)} of the {n} examples "
                               f"are never used (missing: {missing[:8]}). Keep the last, smaller batch: there are "
                               f"ceil(n / batch_size) = {len(expected_sizes)} batches.")
-        hint = ("an example drawn twice means sampling WITH replacement; shuffle instead, with rng.permutation(n), "
-                "then cut it into pieces." if repeated else
-                "cut the whole permutation: slices perm[i:i + batch_size] for i in range(0, n, batch_size).")
+        hint = ("an example drawn twice means sampling WITH replacement; an epoch shuffles the n indices (a "
+                "permutation), then cuts them into pieces." if repeated else
+                "cut the whole shuffled sequence into consecutive pieces, up to its end.")
         raise CheckFailed(f"for {inputs} each index 0..{n - 1} must appear exactly once per epoch; missing: "
                           f"{missing[:8]}, repeated: {repeated[:8]}. Hint: {hint}")
     if sizes != expected_sizes:
         raise CheckFailed(f"for {inputs} expected batch sizes {expected_sizes}, got {sizes}. Hint: consecutive "
-                          "slices perm[i:i + batch_size] for i in range(0, n, batch_size); only the last one may be "
+                          "pieces of batch_size from the start of the shuffled sequence; only the last one may be "
                           "smaller.")
 
 
