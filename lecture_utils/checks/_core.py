@@ -190,17 +190,21 @@ def _num(v) -> str:
 
 
 def expect_close(got, expected, *, what: str, inputs: str = "", rtol: float = 1e-6, atol: float = 1e-8,
-                 hint: str = "") -> None:
-    """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` in shape and value."""
+                 hint: str = "", advice: str = "") -> None:
+    """Raise :class:`CheckFailed` unless ``got`` matches ``expected`` in shape and value.
+
+    ``hint`` names the mistake the answer was recognized as (shown as "Likely mistake: ..."); ``advice`` is a
+    general pointer shown as "Hint: ..." when no mistake was recognized.
+    """
     where = f" for {inputs}" if inputs else ""
     g = as_array(got, what, inputs)
     e = np.asarray(expected, dtype=float)
     if g.shape != e.shape:
         raise CheckFailed(f"{what}{where} has shape {g.shape}, expected shape {e.shape}."
-                          + (f" Hint: {hint}" if hint else ""))
+                          + (f" Hint: {hint or advice}" if hint or advice else ""))
     if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=False):
         raise CheckFailed(f"{what}{where} is wrong: {describe_difference(g, e, rtol, atol)}."
-                          + (f" Likely mistake: {hint}" if hint else ""))
+                          + (f" Likely mistake: {hint}" if hint else f" Hint: {advice}" if advice else ""))
 
 
 def expect_true(condition: bool, message: str) -> None:
@@ -238,20 +242,26 @@ def as_array(got, what: str, inputs: str = "", *, allow_nan: bool = False) -> np
     return arr
 
 
-def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str:
+def match_mistake(got, candidates: dict, rtol: float = 1e-6, atol: float = 1e-9, *, unique: bool = False) -> str:
     """The hint of the first typical mistake whose value equals ``got`` ("" when none does).
 
     ``candidates`` maps a hint ("you divided by h instead of 2h") to what that mistake returns on the same input;
-    candidates that are not finite never match.
+    candidates that are not finite never match. With ``unique=True`` the answer is named only when exactly one
+    candidate matches: two mistakes that give the same value on this input cannot be told apart, and a wrong
+    diagnosis is worse than none.
     """
     g = _real(got)
     if g is None:
         return ""
+    matches = []
     for hint, value in candidates.items():
-        v = np.asarray(value, dtype=float)
-        if g.shape == v.shape and np.all(np.isfinite(v)) and np.allclose(g, v, rtol=rtol, atol=atol):
-            return hint
-    return ""
+        v = _real(value)
+        if v is not None and g.shape == v.shape and np.all(np.isfinite(v)) and np.allclose(g, v, rtol=rtol,
+                                                                                            atol=atol):
+            if not unique:
+                return hint
+            matches.append(hint)
+    return matches[0] if len(matches) == 1 else ""
 
 
 def is_close(got, expected, rtol: float = 1e-6, atol: float = 1e-9) -> bool:

@@ -90,10 +90,10 @@ def check_clip_by_norm(clip_by_norm) -> bool:
             "that uses the largest entry max |g_i| as the norm; use the Euclidean norm sqrt(sum g_i**2).":
                 g * max_norm / np.abs(g).max() if np.abs(g).max() > max_norm else _NEVER,
             "that is what max_norm = 1 gives: use the max_norm argument, not a fixed value.":
-                g * min(1.0, 1.0 / norm) if (max_norm != 1 and norm > 0) else _NEVER,
-        }, rtol=RTOL)
+                g / norm if (small and norm > 1) else _NEVER,  # when |g| > max_norm it is the unit vector above
+        }, rtol=RTOL, unique=True)
         expect_close(got, expected, what="clip_by_norm(g, max_norm)", inputs=inputs, rtol=RTOL, atol=1e-9,
-                     hint=hint or "the result should point like g and have norm min(|g|, max_norm).")
+                     hint=hint, advice="the result should point like g and have norm min(|g|, max_norm).")
     return passed("clip_by_norm rescales g to norm max_norm when it is longer and leaves it alone otherwise, "
                   "on six gradients (one of them 0).")
 
@@ -134,10 +134,10 @@ def check_momentum_step(momentum_step) -> bool:
             "lr inside the velocity and moves x by + v.": momentum * v + g,
             "that is an average of gradients, momentum v + (1 - momentum) g (Adam's first moment); the velocity of "
             "algorithm 8.2 is a step: it contains - lr * g.": momentum * v + (1 - momentum) * g,
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         expect_close(v_new, v_ref, what="v_new", inputs=inputs, rtol=RTOL, atol=1e-9,
-                     hint=hint or "the velocity keeps a fraction momentum of the old one and adds the scaled "
-                                  "step against the gradient.")
+                     hint=hint, advice="the velocity keeps a fraction momentum of the old one and adds the scaled "
+                                       "step against the gradient.")
         hint = match_mistake(x_new, {
             "x moved with the old velocity; compute v_new first, then move x by v_new.": x + v,
             "x moved against the velocity; the velocity already points downhill, so x moves by + v_new.":
@@ -145,9 +145,9 @@ def check_momentum_step(momentum_step) -> bool:
             "that is a plain gradient step x - lr * g; algorithm 8.2 moves x by the new velocity.": x - lr * g,
             "that multiplies the velocity by lr again; v_new already contains lr, so x moves by v_new.":
                 x + lr * v_ref,
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         expect_close(x_new, x_ref, what="x_new", inputs=inputs, rtol=RTOL, atol=1e-9,
-                     hint=hint or "x_new is x moved by the new velocity.")
+                     hint=hint, advice="x_new is x moved by the new velocity.")
     return passed("momentum_step follows algorithm 8.2: v <- momentum v - lr g, then x <- x + v (four steps, "
                   "one without momentum).")
 
@@ -177,7 +177,7 @@ def check_glorot_bound(glorot_bound) -> bool:
             "that divides by the average (fan_in + fan_out) / 2; the formula has the sum under the root.":
                 math.sqrt(12.0 / n),
             "use the sum fan_in + fan_out, not the product.": math.sqrt(6.0) / math.sqrt(fan_in * fan_out),
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         got = as_array(got, "glorot_bound(fan_in, fan_out)", inputs)
         if got.shape != ():
             raise CheckFailed(f"glorot_bound for {inputs} should return one number, the half-width a of U(-a, a), "
@@ -209,7 +209,7 @@ def check_best_momentum(best_momentum) -> bool:
             "that is plain gradient descent's rate (kappa - 1) / (kappa + 1), not a momentum.":
                 (kappa - 1) / (kappa + 1),
             "that uses kappa where the formula has sqrt(kappa).": ((kappa - 1) / (kappa + 1)) ** 2,
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         expect_close(momentum, m_ref, what="momentum", inputs=inputs, rtol=RTOL, atol=1e-12, hint=hint)
         hint = match_mistake(lr, {
             "that is gradient descent's best rate 2 / (1 + kappa); heavy ball allows a larger one.":
@@ -218,7 +218,7 @@ def check_best_momentum(best_momentum) -> bool:
             "that uses kappa where the formula has sqrt(kappa).": 4.0 / (kappa + 1) ** 2,
             "that is 1 / kappa (1 / L, gradient descent's safe rate), not the heavy-ball rate.": 1.0 / kappa,
             "the numerator is 4, not 2.": 2.0 / (q + 1) ** 2,
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         expect_close(lr, lr_ref, what="lr", inputs=inputs, rtol=RTOL, atol=1e-12, hint=hint)
     return passed("best_momentum gives lr = 4 / (sqrt(kappa) + 1)^2 and momentum = ((sqrt(kappa) - 1) / "
                   "(sqrt(kappa) + 1))^2, also for kappa = 1.")

@@ -74,9 +74,9 @@ def check_newton_step(newton_step) -> bool:
             "that is a plain gradient step -g; the Newton step rescales it by the inverse Hessian.": -g,
             "that uses |H| (absolute eigenvalues, the saddle-free step); plain Newton solves with H itself, even "
             "at a saddle.": -(V / np.abs(w)) @ V.T @ g if np.any(w < 0) else _NEVER,
-        }, rtol=RTOL)
+        }, rtol=RTOL, unique=True)
         expect_close(got, expected, what="newton_step(g, H)", inputs=inputs, rtol=RTOL, atol=_atol(expected),
-                     hint=hint or "the step v solves H v = -g.")
+                     hint=hint, advice="the step v solves H v = -g.")
     return passed("newton_step solves H v = -g, also on two saddles (where the step heads for the saddle point).")
 
 
@@ -105,7 +105,7 @@ def check_cg_beta(cg_beta) -> bool:
                 "the ratio is upside down (or g_new and g_old are swapped): the denominator is |g_old|^2, the "
                 "previous gradient.": 1.0 / expected if expected != 0 else _NEVER,
                 "g_new and g_old are swapped: the numerator uses the new gradient, the denominator the old one.":
-                    swapped,
+                    swapped if kind == "PR" else _NEVER,  # for FR that is the ratio upside down, named above
                 "PR uses the change of gradient g_new - g_old in the numerator, not g_old - g_new.":
                     -pr if kind == "PR" else _NEVER,
                 "that clips beta at 0 (the PR+ restart rule); plain PR may be negative.":
@@ -115,7 +115,7 @@ def check_cg_beta(cg_beta) -> bool:
                 "the numerator of FR is g_new . g_new, not g_new . g_old.": g_new @ g_old / n_old
                     if kind == "FR" else _NEVER,
                 "the denominator is |g_old|^2, not |g_new|^2.": pr * n_old / n_new if kind == "PR" else _NEVER,
-            }, rtol=RTOL)
+            }, rtol=RTOL, unique=True)
             got = as_array(got, "cg_beta", inputs)
             if got.shape != ():
                 raise CheckFailed(f"cg_beta for {inputs} should return one number, got shape {got.shape}. Likely "
@@ -170,7 +170,7 @@ def check_linear_cg(linear_cg) -> bool:
                 "the first direction is the residual r0 = b - A x0 = b (downhill), not -b.": -expected
                     if k == 1 else _NEVER,
                 "the step length divides by d^T A d (the curvature along d), not by d . d.":
-                    _cg(A, b, k, alpha="dd"),
+                    _cg(A, b, k, alpha="dd") if k > 1 else _NEVER,  # on the first step it is the step of length 1
                 "the new direction ignores the previous one (beta = 0 gives steepest descent, which needs many more "
                 "steps); add beta times the previous direction.": _cg(A, b, k, beta="zero"),
                 "beta is upside down: it is (r_new . r_new) / (r . r), the new residual on top.":
@@ -184,18 +184,18 @@ def check_linear_cg(linear_cg) -> bool:
                     if k < n else _NEVER,
                 "that ran one iteration too few (range(num_steps - 1)?).": _cg(A, b, k - 1),
                 "CG starts from x0 = 0, so r0 = b.": _cg(A, b, k, x0=b),
-            }, rtol=RTOL, atol=_atol(expected))
+            }, rtol=RTOL, atol=_atol(expected), unique=True)
             if k == n and got.shape == x_star.shape and np.all(np.isfinite(got)) and \
                     not np.allclose(got, x_star, rtol=1e-4, atol=_atol(x_star, 1e-4)):
                 err = np.linalg.norm(got - x_star) / np.linalg.norm(x_star)
                 raise CheckFailed(f"linear_cg for {inputs} should solve A x = b after n = {n} steps, but the "
-                                  f"relative error is {err:.2g}. Likely mistake: " + (hint or
-                                  "check the recursion of section 5: the new direction combines the new residual "
-                                  "with the previous direction, weighted by beta."))
+                                  f"relative error is {err:.2g}. " + (f"Likely mistake: {hint}" if hint else
+                                  "Hint: check the recursion of section 5: the new direction combines the new "
+                                  "residual with the previous direction, weighted by beta."))
             tol = 1e-4 if k == n else RTOL
             expect_close(got, expected, what=f"linear_cg(A, b, {k})", inputs=inputs, rtol=tol,
-                         atol=_atol(expected, tol), hint=hint or "follow the recursion of section 5 from x0 = 0: "
-                         "alpha, x, r, beta, d, num_steps times.")
+                         atol=_atol(expected, tol), hint=hint,
+                         advice="follow the recursion of section 5 from x0 = 0: alpha, x, r, beta, d, num_steps times.")
     return passed("linear_cg follows the CG recursion: the exact steepest-descent step first, the same iterates "
                   "half way, and the solution of n x n systems after n steps.")
 
@@ -265,13 +265,13 @@ def check_bfgs_update(update) -> bool:
         if got.shape != expected.shape:
             raise CheckFailed(f"bfgs_update for {inputs} should return a {expected.shape} matrix, got shape "
                               f"{got.shape}. Hint: s y^T is the outer product np.outer(s, y), an n x n matrix.")
-        hint = match_mistake(got, _bfgs_mistakes(M, s, y), rtol=RTOL, atol=_atol(expected))
+        hint = match_mistake(got, _bfgs_mistakes(M, s, y), rtol=RTOL, atol=_atol(expected), unique=True)
         secant = got @ y
         if not np.allclose(secant, s, rtol=RTOL, atol=_atol(s)):
             raise CheckFailed(f"bfgs_update for {inputs} breaks the secant condition: M_new y should equal s = "
                               f"{_fmt(s)}, got {_fmt(secant)}. " + (f"Likely mistake: {hint}" if hint else
                               "Hint: compare with the formula of section 7, factor by factor."))
         expect_close(got, expected, what="bfgs_update(M, s, y)", inputs=inputs, rtol=RTOL, atol=_atol(expected),
-                     hint=hint or "it satisfies M_new y = s but is not the BFGS matrix; check the order of the "
-                                  "factors (I - rho s y^T) M (I - rho y s^T).")
+                     hint=hint, advice="it satisfies M_new y = s but is not the BFGS matrix; check the order of the "
+                                       "factors (I - rho s y^T) M (I - rho y s^T).")
     return passed("bfgs_update satisfies the secant condition M_new y = s and equals the BFGS formula.")

@@ -97,12 +97,13 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
                 (gm * np.sqrt(v + eps))[:, None] * Wn,
             "gamma is missing from the scale gamma / sqrt(var + eps).": (1 / np.sqrt(v + eps))[:, None] * Wn,
             "W_folded is W unchanged: batch norm rescales every output unit, so the rows of W change too.": Wn,
-        }, rtol=RTOL, atol=_atol(W_ref))
+        }, rtol=RTOL, atol=_atol(W_ref), unique=True)
         if Wf.shape != W_ref.shape:
             raise CheckFailed(f"W_folded for {inputs} has shape {Wf.shape}, expected {W_ref.shape} (one row per "
                               "output unit, like W). Hint: each output unit i gets its own factor, which "
                               "multiplies row i of W.")
-        expect_close(Wf, W_ref, what="W_folded", inputs=inputs, rtol=RTOL, atol=_atol(W_ref), hint=w_hint)
+        expect_close(Wf, W_ref, what="W_folded", inputs=inputs, rtol=RTOL, atol=_atol(W_ref), hint=w_hint,
+                     advice="row i of W is scaled by the factor batch norm applies to output unit i.")
         b_hint = match_mistake(bf, {
             "the running mean is not subtracted: batch norm subtracts it from every pre-activation, the bias "
             "included.": scale * bnp + bt,
@@ -113,11 +114,12 @@ def check_fold_batch_norm(fold_batch_norm) -> bool:
             "the sign of the shift is flipped: subtract the running mean from b, not b from the mean.":
                 scale * (m - bnp) + bt,
             "b_folded is b unchanged: batch norm shifts and scales the bias as well.": bnp,
-        }, rtol=RTOL, atol=_atol(b_ref))
+        }, rtol=RTOL, atol=_atol(b_ref), unique=True)
         if bf.shape != b_ref.shape:
             raise CheckFailed(f"b_folded for {inputs} has shape {bf.shape}, expected {b_ref.shape} (one bias per "
                               "output unit).")
-        expect_close(bf, b_ref, what="b_folded", inputs=inputs, rtol=RTOL, atol=_atol(b_ref), hint=b_hint)
+        expect_close(bf, b_ref, what="b_folded", inputs=inputs, rtol=RTOL, atol=_atol(b_ref), hint=b_hint,
+                     advice="the bias goes through batch norm like any pre-activation: shifted, scaled, shifted.")
         x = torch.randn(7, n_in, generator=g, dtype=torch.float64)
         with torch.no_grad():
             expected = pair(x).numpy()
@@ -193,7 +195,8 @@ def check_batch_norm_2d(batch_norm_2d) -> bool:
                 if shape[3] == C else _NEVER,
             "that normalizes with fixed statistics (mean 0, variance 1, the initial running statistics: eval "
             "mode); training mode uses the statistics of the batch.": gm * xn / np.sqrt(1 + eps) + bt,
-        }, rtol=RTOL, atol=_atol(expected))
+        }, rtol=RTOL, atol=_atol(expected), unique=True)
         expect_close(got, expected, what="batch_norm_2d(x, gamma, beta, eps)", inputs=name, rtol=RTOL,
-                     atol=_atol(expected), hint=hint)
+                     atol=_atol(expected), hint=hint, advice="normalize each channel with the mean and the biased "
+                     "variance of its N * H * W values, then scale by gamma[c] and shift by beta[c].")
     return passed("your batch norm for images equals torch.nn.functional.batch_norm in training mode.")

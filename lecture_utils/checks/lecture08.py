@@ -87,8 +87,8 @@ def check_coordinate_minimizer(coordinate_minimizer) -> bool:
                 (b - A @ x + np.diag(A) * x) / np.diag(A),
             "the division by A[i, i] is missing: set the partial derivative to zero and solve for x_i.":
                 np.where(np.arange(n) == i, b[i] - rest, x),
-            "that multiplies by A[i, i] instead of dividing by it.": np.where(np.arange(n) == i, (b[i] - rest) * A[i, i],
-                                                                            x),
+            "that multiplies by A[i, i] instead of dividing by it.":
+                np.where(np.arange(n) == i, (b[i] - rest) * A[i, i], x),
             "the sign is flipped: x_i = (b_i - sum over j != i of A_ij x_j) / A_ii.":
                 np.where(np.arange(n) == i, (rest - b[i]) / A[i, i], x),
             "x came back unchanged: move coordinate i to its minimizer.": x,
@@ -101,10 +101,10 @@ def check_coordinate_minimizer(coordinate_minimizer) -> bool:
             if j != i:
                 candidates[f"that changes coordinate {j}; the exercise asks for coordinate i = {i} (Python counts "
                            f"from 0)."] = _coordinate_step(A, b, x, j)
-        hint = match_mistake(got, candidates, rtol=RTOL, atol=_atol(expected))
+        hint = match_mistake(got, candidates, rtol=RTOL, atol=_atol(expected), unique=True)
         expect_close(got, expected, what=f"coordinate_minimizer(A, b, x, i={i})", inputs=inputs, rtol=RTOL,
-                     atol=_atol(expected), hint=hint or "set the partial derivative (A x - b)_i to zero and solve "
-                     "for x_i, keeping the other coordinates.")
+                     atol=_atol(expected), hint=hint, advice="set the partial derivative (A x - b)_i to zero and solve "
+                                                             "for x_i, keeping the other coordinates.")
     return passed("coordinate_minimizer sets one coordinate to its exact minimizer and leaves the others alone, "
                   "on four quadratics including the lecture's coupled case.")
 
@@ -157,10 +157,10 @@ def check_ema(ema) -> bool:
             "that drops the first row: there is one average per iterate, the first being x_1 itself.": expected[1:],
             "that returns the averages of each column as a row (the wrong axis); average over the iterates, "
             "one row per iterate.": _ema(xs.T.copy(), decay) if T > 1 else _NEVER,
-        }, rtol=RTOL, atol=_atol(expected))
+        }, rtol=RTOL, atol=_atol(expected), unique=True)
         expect_close(got, expected, what="ema(xs, decay)", inputs=inputs, rtol=RTOL, atol=_atol(expected),
-                     hint=hint or "each average keeps a fraction decay of the previous average and takes (1 - decay) "
-                                  "of the current iterate, starting from the first iterate.")
+                     hint=hint, advice="each average keeps a fraction decay of the previous average and takes "
+                                       "(1 - decay) of the current iterate, starting from the first iterate.")
     return passed("ema equals the exponential Polyak average on four sequences (decay 0.5, 0.9, 0 and 0.3).")
 
 
@@ -225,10 +225,11 @@ def check_distillation_loss(distillation_loss) -> bool:
             "the soft term is summed over the batch, the hard one averaged: average both.":
                 hard + lam * tau ** 2 * soft * len(y),
         }
-        hint = match_mistake(value, {h: float(v) for h, v in candidates.items()}, rtol=RTOL)
+        hint = match_mistake(value, {h: float(v) for h, v in candidates.items()}, rtol=RTOL, unique=True)
         expect_close(value, expected, what="distillation_loss", inputs=inputs, rtol=RTOL, atol=1e-9,
-                     hint=hint or "the hard-label cross-entropy plus lam * tau**2 times the cross-entropy between "
-                                  "the teacher's and the student's softened distributions, averaged over the batch.")
+                     hint=hint, advice="the hard-label cross-entropy plus lam * tau**2 times the cross-entropy "
+                                       "between the teacher's and the student's softened distributions, averaged "
+                                       "over the batch.")
         # The gradient with respect to the student's logits, through the student's own backward pass.
         s_req = s.clone().requires_grad_(True)  # fresh tensors, passed directly, so that s_req gets the gradient
         out = try_call(lambda: distillation_loss(s_req, y.clone(), t.clone(), tau, lam), what="distillation_loss",
@@ -253,10 +254,10 @@ def check_distillation_loss(distillation_loss) -> bool:
             "it.": g_hard,
             "the hard term carries no gradient: the student's logits were detached (or turned into numbers) in "
             "it.": g_soft,
-        }, rtol=RTOL, atol=_atol(g_ref))
+        }, rtol=RTOL, atol=_atol(g_ref), unique=True)
         expect_close(grad, g_ref, what="the gradient of distillation_loss with respect to student_logits",
                      inputs=inputs, rtol=RTOL, atol=_atol(g_ref),
-                     hint=g_hint or "the value is right but the gradient is not: is some part computed outside "
-                                    "torch (numpy, .item(), .detach())?")
+                     hint=g_hint, advice="the value is right but the gradient is not: is some part computed outside "
+                                         "torch (numpy, .item(), .detach())?")
     return passed("distillation_loss equals H(y, P_S) + lam tau^2 H(P_T^tau, P_S^tau) on three batches, and so does "
                   "its gradient with respect to the student's logits.")

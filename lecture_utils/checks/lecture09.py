@@ -79,17 +79,17 @@ def check_pso_step(pso_step) -> bool:
             "both pulls go towards gbest; the cognitive one goes towards the particle's own best pbest.":
                 w * v + c1 * r1 * (gbest - x) + c2 * r2 * (gbest - x),
             "v_new is the old velocity v: return the updated one.": v,
-        }, rtol=RTOL, atol=_atol(v_ref))
+        }, rtol=RTOL, atol=_atol(v_ref), unique=True)
         expect_close(v_new, v_ref, what="v_new", inputs=inputs, rtol=RTOL, atol=_atol(v_ref),
-                     hint=hint or "the new velocity keeps inertia times the old one and adds the two random pulls "
-                                  "of section 5.")
+                     hint=hint, advice="the new velocity keeps inertia times the old one and adds the two random pulls "
+                                       "of section 5.")
         hint = match_mistake(x_new, {
             "that moves x with the OLD velocity v; move with v_new.": x + v,
             "x moved against the velocity: x_new = x + v_new.": x - v_ref,
             "x_new is x unchanged: move the particles by v_new.": x,
-        }, rtol=RTOL, atol=_atol(x_ref))
+        }, rtol=RTOL, atol=_atol(x_ref), unique=True)
         expect_close(x_new, x_ref, what="x_new", inputs=inputs, rtol=RTOL, atol=_atol(x_ref),
-                     hint=hint or "the particles move by their new velocity.")
+                     hint=hint, advice="the particles move by their new velocity.")
     return passed("pso_step moves three swarms exactly as v <- w v + c1 r1 (p - x) + c2 r2 (g - x), x <- x + v.")
 
 
@@ -222,9 +222,9 @@ def check_random_search(random_search) -> bool:
             "that is the largest value; random search keeps the smallest.": values.max(),
             "that is the value of the last point evaluated; keep the smallest of all.": values[-1],
             "that is the value of the first point evaluated; keep the smallest of all.": values[0],
-        }, rtol=RTOL) if num_evals > 1 else ""
+        }, rtol=RTOL, unique=True) if num_evals > 1 else ""
         expect_close(best_value, values.min(), what="best_value", inputs=inputs, rtol=RTOL, atol=1e-12,
-                     hint=hint or "return the smallest value among the points you evaluated.")
+                     hint=hint, advice="return the smallest value among the points you evaluated.")
         best_x = as_array(best_x, "best_x", inputs)
         if best_x.shape != (d,):
             raise CheckFailed(f"best_x for {inputs} has shape {best_x.shape}, expected ({d},): one point.")
@@ -233,8 +233,8 @@ def check_random_search(random_search) -> bool:
             "that is the point with the largest value; random search keeps the smallest.": seen[np.argmax(values)],
             "that is the last point evaluated; return the point that has best_value.": seen[-1],
             "that is the first point evaluated; return the point that has best_value.": seen[0],
-        }, rtol=RTOL, atol=scale) if num_evals > 1 else ""
+        }, rtol=RTOL, atol=scale, unique=True) if num_evals > 1 else ""
         expect_close(best_x, seen[np.argmin(values)], what="best_x", inputs=inputs, rtol=RTOL, atol=scale,
-                     hint=hint or "best_x must be the evaluated point that has best_value (the same index).")
+                     hint=hint, advice="best_x must be the evaluated point that has best_value (the same index).")
     return passed("random_search uses exactly num_evals evaluations, uniform over the box and drawn from rng, and "
                   "returns the best of them, on five boxes in 1, 2 and 4 dimensions.")
