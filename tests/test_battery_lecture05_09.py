@@ -1151,3 +1151,36 @@ def test_every_checker_has_a_battery_of_at_least_six_mistakes():
 def test_each_mistake_is_rejected_and_named(name, k, fn, needles):
     with np.errstate(all="ignore"):
         rejected(SPECS[name][0], fn, *needles)
+
+
+@pytest.mark.parametrize("attack, needle", [
+    (lambda out: out.to(torch.complex128), "complex"),
+    (lambda out: out * torch.nan, "not finite"),
+    (lambda out: out / 0.0, "not finite"),
+    (lambda out: str(float(out)), "scalar torch tensor"),
+    (lambda out: (v for v in [out]), "scalar torch tensor"),
+    (lambda out: None, "returned None"),
+    (lambda out: out.detach().numpy(), "scalar torch tensor"),
+    (lambda out: torch.stack([out, out]), "of shape (2,)"),
+])
+def test_hostile_losses_are_rejected_with_a_message(attack, needle):
+    rejected(lecture08.check_distillation_loss, returning(kd_ok, attack), needle, "a batch of 4 examples")
+
+
+def test_a_loss_that_requires_grad_in_float32_passes():
+    assert lecture08.check_distillation_loss(lambda s, y, t, tau, lam: kd_ok(s.float(), y, t.float(), tau, lam))
+
+
+def test_a_wrong_rho_is_never_called_the_hessian_update():
+    """On M = I with s parallel to y a wrong rho and the Hessian update give the same matrix; the checker must not
+    pick one of the two (it used to say "Hessian update" there), and it grades the informative cases first."""
+    def wrong_rho_when_degenerate(M, s, y):
+        degenerate = np.allclose(M, np.eye(len(s))) and abs(s @ y) == np.linalg.norm(s) * np.linalg.norm(y)
+        rho = 1 / (s @ s) if degenerate else 1 / (y @ s)
+        return _bfgs(M, s, y, rho=rho, last=rho * np.outer(s, s))
+
+    msg = rejected(lecture06.check_bfgs_update, wrong_rho_when_degenerate, "M = [[1.0, 0.0], [0.0, 1.0]]")
+    assert "Hessian" not in msg
+    msg = rejected(lecture06.check_bfgs_update, lambda M, s, y: _bfgs(M, s, y, rho=1 / (s @ s),
+                                                                     last=np.outer(s, s) / (s @ s)), "not 1 / (s . s)")
+    assert "Hessian" not in msg

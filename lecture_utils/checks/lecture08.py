@@ -189,6 +189,9 @@ def check_distillation_loss(distillation_loss) -> bool:
         inputs = f"a batch of {len(y)} examples, {s.shape[1]} classes, tau = {tau}, lam = {lam}"
         got = try_call(distillation_loss, s, y, t, tau, lam, what="distillation_loss", may_modify=False,
                        inputs=inputs)
+        if got is None:
+            raise CheckFailed(f"distillation_loss for {inputs} returned None. Likely mistake: a missing `return` "
+                              "statement.")
         if not isinstance(got, torch.Tensor) or got.numel() != 1:
             raise CheckFailed(f"distillation_loss for {inputs} should return a scalar torch tensor (the batch "
                               f"mean), got {type(got).__name__}"
