@@ -63,18 +63,6 @@ def as_torch_inputs(fn):
     return lambda *args: fn(*(torch.as_tensor(a) if isinstance(a, np.ndarray) else a for a in args))
 
 
-def in_place(fn, arg):
-    """``fn`` that also scribbles on its argument number ``arg`` (in place)."""
-    def wrapped(*args):
-        out = fn(*args)
-        args[arg][...] = 0 if isinstance(args[arg], np.ndarray) else args[arg]
-        if isinstance(args[arg], torch.Tensor):
-            with torch.no_grad():
-                args[arg].mul_(0.5)
-        return out
-    return wrapped
-
-
 def crash(*args):
     raise ValueError("boom")
 
@@ -650,13 +638,6 @@ NEWTON_MISTAKES = [
 ]
 
 
-def _beta(num, den):
-    return lambda g_new, g_old, kind: num(g_new, g_old, kind) / den(g_new, g_old, kind)
-
-
-FR_NUM = lambda a, b, k: a @ a  # noqa: E731
-PR_NUM = lambda a, b, k: a @ (a - b)  # noqa: E731
-OLD = lambda a, b, k: b @ b  # noqa: E731
 CG_BETA_MISTAKES = [
     (lambda a, b, k: cg_beta_ok(a, b, "PR" if k == "FR" else "FR"), ["Polak-Ribiere formula", "kind='FR'"]),
     (lambda a, b, k: 1 / cg_beta_ok(a, b, k), ["upside down"]),
@@ -1184,3 +1165,41 @@ def test_a_wrong_rho_is_never_called_the_hessian_update():
     msg = rejected(lecture06.check_bfgs_update, lambda M, s, y: _bfgs(M, s, y, rho=1 / (s @ s),
                                                                      last=np.outer(s, s) / (s @ s)), "not 1 / (s . s)")
     assert "Hessian" not in msg
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The building blocks in checks._core that keep messages short and diagnoses right
+# ---------------------------------------------------------------------------------------------------------
+def test_a_large_array_is_shown_as_its_shape_and_first_entries():
+    from lecture_utils.checks._core import _short
+
+    text = _short(torch.arange(180.0).reshape(4, 3, 5, 3))
+    assert text == "array of shape (4, 3, 5, 3) [0, 1, 2, ...]"
+    assert _short(np.array([[1.0, 0.5], [2.0, 3.0]])) == "[[1, 0.5], [2, 3]]"
+    assert "\n" not in _short(np.eye(3))
+
+
+def test_an_overlong_message_keeps_its_start_and_its_hint():
+    from lecture_utils.checks._core import MAX_MESSAGE
+
+    msg = str(CheckFailed("start " + "x" * 5000 + " the hint"))
+    assert len(msg) <= MAX_MESSAGE and msg.startswith("start ") and msg.endswith(" the hint")
+
+
+def test_a_mistake_is_named_only_when_one_candidate_explains_it():
+    from lecture_utils.checks import match_mistake
+
+    candidates = {"mistake A": 2.0, "mistake B": 2.0, "mistake C": 3.0}
+    assert match_mistake(2.0, candidates) == "mistake A"  # first match, for the checkers of lectures 01 to 04
+    assert match_mistake(2.0, candidates, unique=True) == ""
+    assert match_mistake(3.0, candidates, unique=True) == "mistake C"
+    assert match_mistake(np.array([2.0 + 0j]), {"complex": [2.0]}, unique=True) == ""
+
+
+def test_a_recognized_mistake_and_a_general_hint_read_differently():
+    from lecture_utils.checks import expect_close
+
+    with pytest.raises(CheckFailed, match="Likely mistake: sign"):
+        expect_close(-1.0, 1.0, what="v", hint="sign", advice="general")
+    with pytest.raises(CheckFailed, match="Hint: general"):
+        expect_close(-1.0, 1.0, what="v", hint="", advice="general")

@@ -1,8 +1,9 @@
 """Building blocks for exercise checkers, shared by every lecture's checks (:mod:`lecture_utils.checks.lecture01`
 to ``lecture09``): :class:`CheckFailed`, the error a wrong answer raises; :func:`try_call`, which turns a crash of
 the student's code into a message naming the input; :func:`expect_close` / :func:`expect_true`, which compare;
-:func:`match_mistake`, which recognizes a typical mistake by its value; :func:`expect_tuple`, which unpacks a
-returned pair; and :func:`passed`, the confirmation. Messages stay short: arrays are shown whole only when they have a
+:func:`match_mistake`, which recognizes a typical mistake by its value (with ``unique=True`` only when no other
+candidate gives the same value); :func:`expect_tuple`, which unpacks a returned pair; :func:`is_close`, a comparison
+that never raises; and :func:`passed`, the confirmation. Messages stay short: arrays are shown whole only when they have a
 few entries (otherwise their shape and first entries), and a message longer than :data:`MAX_MESSAGE` characters is
 cut in the middle, so the hint at its end survives.
 
