@@ -69,6 +69,8 @@ def basin_map_1d(surface, x0s, lr: float, num_steps: int = 500, tol: float = 1e-
     """
     surface = as_surface(surface, dim=1)
     x0s = check_array("x0s", x0s, ndim=1)
+    if x0s.size == 0 or not np.all(np.isfinite(x0s)):
+        raise ValueError(f"x0s must hold at least one finite start point, got {x0s}")
     tol = check_real("tol", tol, low=0.0, low_open=True)
     traj = optim.run(surface, optim.SGD(lr=lr), x0s[:, None], num_steps=num_steps, tol=0.0)
     finals = traj.final[:, 0]

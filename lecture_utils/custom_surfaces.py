@@ -70,7 +70,7 @@ def from_function(fn: Callable, dim: int, bounds=None, *, name: str = "custom") 
 
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    dim = check_int("dim", dim, low=1)
+    dim = check_int("dim", dim, low=1, high=10_000)
     bounds = check_bounds(bounds, dim)
     probe = torch.tensor([0.5 * (lo + hi) for lo, hi in bounds], dtype=torch.float64)
     try:

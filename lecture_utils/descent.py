@@ -193,6 +193,7 @@ def gradient_ascent(df: Callable, x0: float, lr: float, num_steps: int) -> np.nd
     x = check_real("x0", x0)
     lr = check_real("lr", lr, low=0.0, low_open=True)
     n = check_int("num_steps", num_steps, low=0)
+    check_memory("num_steps", n, 8, "the iterates", extra=1)
     xs = np.full(n + 1, np.nan)
     xs[0] = x
     with np.errstate(all="ignore"):

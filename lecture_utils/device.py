@@ -64,11 +64,12 @@ def set_seed(seed: int) -> int:
     return seed
 
 
-def get_device(prefer: str | None = None):
+def get_device(prefer: str | None = None, *, name: str = "prefer"):
     """The torch device to train on: CUDA, then Apple MPS, then CPU.
 
     ``prefer`` (or the environment variable ``LECTURE_DEVICE``) forces one of ``"cuda"``, ``"mps"``,
-    ``"cpu"``; asking for one that is not available raises ``ValueError``. Example: ``get_device("cpu")``
+    ``"cpu"``; asking for one that is not available raises ``ValueError`` naming the argument (``name``, for
+    callers that take a ``device`` argument) and the devices available. Example: ``get_device("cpu")``
     """
     import torch
 
@@ -77,13 +78,14 @@ def get_device(prefer: str | None = None):
         choice = str(choice)
     if choice is not None:
         if not isinstance(choice, str) or choice.split(":")[0].lower() not in _DEVICES:
-            src = "prefer" if prefer is not None else DEVICE_ENV
+            src = name if prefer is not None else DEVICE_ENV
             hint = " (an NVIDIA GPU is 'cuda', Apple's is 'mps')" if str(choice).lower() == "gpu" else ""
             raise ValueError(f"{src} must be one of {', '.join(_DEVICES)}{hint}, got {choice!r}; available here: "
                              f"{', '.join(d for d in _DEVICES if _available(d))}")
         kind = choice.split(":")[0].lower()
         if not _available(kind):
-            raise ValueError(f"device {choice!r} was asked for but is not available here; "
+            raise ValueError(f"{name if prefer is not None else DEVICE_ENV}={choice!r} asks for a device that is not "
+                             f"available here; "
                              f"available: {', '.join(d for d in _DEVICES if _available(d))}")
         return torch.device(choice.lower())
     for kind in _DEVICES:

@@ -150,6 +150,11 @@ def numerical_gradient(f: Callable, x, h: float = 1e-5, kind: str = "central") -
     h = check_real("h", h, low=0.0, low_open=True)
     check_choice("kind", kind, ("forward", "central"))
     grad = np.empty_like(x)
+    with np.errstate(all="ignore"):  # f may overflow for a huge h: the result is inf/NaN, not a warning
+        return _coordinate_differences(f, x, h, kind, grad)
+
+
+def _coordinate_differences(f, x, h, kind, grad):
     f0 = float(f(x.copy())) if kind == "forward" else None
     for i in range(x.size):
         xp = x.copy()

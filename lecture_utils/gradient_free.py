@@ -27,6 +27,7 @@ Example (a swarm of 30 particles finds a minimum of Himmelblau's function, value
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -119,9 +120,20 @@ def _check_budget(num_iters, num_runs, dim, pop, keep, pop_name):
     check_memory("num_iters", num_iters, per_gen, f"{num_runs} run(s) of {pop} in {dim} dimension(s)", extra=1)
 
 
+def _quiet(search):
+    """Run a search with numpy's floating-point warnings off: a point whose value overflows far from the optimum
+    ranks last and a run that runs away shows in its values (divergence is a result, not a warning)."""
+    @functools.wraps(search)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return search(*args, **kwargs)
+    return wrapper
+
+
 def _common(surface, num_runs, seed, keep_population, target):
     surface = as_surface(surface)
     num_runs = check_int("num_runs", num_runs, low=1)
+    check_memory("num_runs", num_runs, 8 * (surface.dim + 4) * 64, f"the state of one run in {surface.dim} dimension(s)")
     if seed is not None and not isinstance(seed, np.random.Generator):
         seed = check_int("seed", seed, low=0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -130,6 +142,7 @@ def _common(surface, num_runs, seed, keep_population, target):
     return surface, num_runs, rng, _Recorder(surface, num_runs, keep, target)
 
 
+@_quiet
 def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *, bounds=None, num_runs: int = 1,
                   seed=None, keep_population=None, target: float | None = None) -> Trajectory:
     """Pure random search: draw ``batch_size`` points uniformly in the box each generation, keep the best.
@@ -160,6 +173,7 @@ def random_search(surface: Surface, num_iters: int = 50, batch_size: int = 20, *
     return rec.trajectory(f"random search ({batch_size}/gen)")
 
 
+@_quiet
 def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_size: int | None = None,
                        num_parents: int | None = None, sigma: float | None = None, bounds=None,
                        num_runs: int = 1, seed=None, keep_population=None,
@@ -236,6 +250,7 @@ def evolution_strategy(surface: Surface, x0=None, num_iters: int = 100, *, pop_s
     return rec.trajectory(f"evolution strategy ({mu}/{mu}w, {lam})", sigma=np.stack(sigmas), mean=np.stack(means))
 
 
+@_quiet
 def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40, *, num_elite: int = 2,
                       tournament: int = 3, mutation: float = 0.1, mutation_decay: float = 0.97, bounds=None,
                       num_runs: int = 1, seed=None, keep_population=None, target: float | None = None) -> Trajectory:
@@ -300,6 +315,7 @@ def genetic_algorithm(surface: Surface, num_iters: int = 50, pop_size: int = 40,
     return rec.trajectory(f"genetic algorithm (pop {pop_size})")
 
 
+@_quiet
 def particle_swarm(surface: Surface, num_particles: int = 30, num_iters: int = 50, *, inertia: float = 0.7,
                    cognitive: float = 1.5, social: float = 1.5, max_speed: float = 0.2, bounds=None,
                    num_runs: int = 1, seed=None, keep_population=None, target: float | None = None) -> Trajectory:

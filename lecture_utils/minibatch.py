@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_generator, check_choice, check_int
+from ._validate import as_generator, check_choice, check_int, check_memory
 from .problems import check_problem
 
 __all__ = ["ORDERS", "epoch_batches", "selection_matrix", "minibatch_grads", "Spread", "gradient_spread"]
@@ -49,6 +49,7 @@ def epoch_batches(n: int, batch_size: int, *, order: str = "shuffle", rng=None, 
         list of int arrays. Example: ``epoch_batches(10, 4, rng=0)  # 3 batches: 4 + 4 + 2 rows``
     """
     n = check_int("n", n, low=1)
+    check_memory("n", n, 16, "one epoch of indices")
     batch_size = check_int("batch_size", batch_size, low=1, high=n)
     check_choice("order", order, ORDERS)
     if order == "shuffle":
@@ -95,6 +96,7 @@ def minibatch_grads(problem, theta, batch_size: int, num_draws: int = 100, *, re
     check_problem(problem)
     batch_size = check_int("batch_size", batch_size, low=1, high=problem.n)
     num_draws = check_int("num_draws", num_draws, low=1)
+    check_memory("num_draws", num_draws, 8 * (problem.n + problem.num_params), f"{problem.n} examples")
     G = problem.example_grads(theta) if G is None else G
     return selection_matrix(problem.n, batch_size, num_draws, as_generator(seed), replace) @ G
 
@@ -137,6 +139,7 @@ def gradient_spread(problem, theta, batch_sizes, num_draws: int = 200, *, replac
     if sizes.min() < 1 or sizes.max() > problem.n:
         raise ValueError(f"batch_sizes must lie in 1..{problem.n} (the number of examples), got {sizes.min()}..{sizes.max()}")
     num_draws = check_int("num_draws", num_draws, low=2)
+    check_memory("num_draws", num_draws, 8 * (problem.n + problem.num_params), f"{problem.n} examples")
     rng = as_generator(seed)
     G = problem.example_grads(theta)
     g = G.mean(axis=0)

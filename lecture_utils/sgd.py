@@ -32,6 +32,10 @@ from .problems import check_problem
 
 __all__ = ["SGDRun", "sgd", "early_stopping"]
 
+#: The most example gradients one call may compute (about an hour of numpy at this scale), and records per epoch.
+MAX_EXAMPLES = 10**9
+MAX_RECORDS_PER_EPOCH = 100_000
+
 
 @dataclass
 class SGDRun:
@@ -105,7 +109,10 @@ def sgd(problem, theta0, lr: float, batch_size: int, num_epochs: float = 1, *, o
     num_epochs = check_real("num_epochs", num_epochs, low=0.0, low_open=True)
     check_choice("order", order, ORDERS)
     average_start = check_int("average_start", average_start, low=0, allow_none=True)
-    records_per_epoch = check_int("records_per_epoch", records_per_epoch, low=1)
+    records_per_epoch = check_int("records_per_epoch", records_per_epoch, low=1, high=MAX_RECORDS_PER_EPOCH)
+    if num_epochs * problem.n > MAX_EXAMPLES:
+        raise ValueError(f"num_epochs={num_epochs:g} means {num_epochs * problem.n:.3g} example gradients on "
+                         f"{problem.n} examples; the largest allowed num_epochs is {MAX_EXAMPLES // problem.n:,}")
     if lr_schedule is not None and not callable(lr_schedule):
         raise TypeError("lr_schedule must be a callable schedule(base_lr, step)")
     theta = check_array("theta0", theta0, ndim=1).copy()

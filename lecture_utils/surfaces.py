@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from . import critical_points
-from ._validate import as_points, check_int, check_real
+from ._validate import as_points, check_array, check_int, check_real
 from .critical_points import CriticalPoint
 
 __all__ = [
@@ -69,7 +69,7 @@ class Surface:
                  params=None):
         self.name = name
         self.dim = int(dim)
-        self.bounds = tuple((float(lo), float(hi)) for lo, hi in bounds)
+        self.bounds = tuple(check_bounds(bounds, self.dim))
         if len(self.bounds) != self.dim or any(lo >= hi for lo, hi in self.bounds):
             raise ValueError(f"bounds must hold one (low, high) pair with low < high per dimension ({dim}); "
                              f"got {bounds}")
@@ -348,7 +348,7 @@ def from_quadratic(A, b=None, c: float = 0.0, *, bounds=None, name: str = "quadr
         bounds: plotting box (default ``(-3, 3)`` per axis).
     Example: ``from_quadratic(np.diag([1.0, 10.0]))``
     """
-    A = np.asarray(A, dtype=float)
+    A = check_array("A", A)
     if A.ndim != 2 or A.shape[0] != A.shape[1] or not np.all(np.isfinite(A)):
         raise ValueError(f"A must be a finite square (d, d) matrix, got shape {A.shape}")
     if not np.allclose(A, A.T, rtol=1e-10, atol=1e-12):
@@ -381,7 +381,7 @@ def quadratic(kappa: float = 10.0, angle: float = 0.0) -> Surface:
     The condition number is ``kappa``; gradient descent converges iff ``0 < lr < 2 / kappa``.
     Example: ``quadratic(kappa=50, angle=np.pi / 6)``
     """
-    kappa = check_real("kappa", kappa, low=1.0)
+    kappa = check_real("kappa", kappa, low=1.0, high=1e12)
     angle = check_real("angle", angle)
     R = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     A = R @ np.diag([1.0, kappa]) @ R.T

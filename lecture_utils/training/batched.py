@@ -33,7 +33,7 @@ import torch
 
 from .._validate import check_choice, check_int, check_real
 from ..optim import scheduled_lr
-from .batching import DROP_LAST, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
+from .batching import DROP_LAST, MAX_STEPS, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
 from .stacked import StackedMLP, StackedOptimizer, task_losses
 from .train import RECORD_KEYS, History
 
@@ -110,7 +110,11 @@ class _ManyFit(MinibatchLoop):
         self.X, self.y, self.X_test, self.y_test = cast(X), cast(y), cast(X_test), cast(y_test)
         self.classification = self.y.dim() == 1 and not torch.is_floating_point(self.y)
         self.gens = [torch.Generator().manual_seed(s) for s in self.seeds]
-        total = self.epochs * steps_per_epoch(len(self.X), self.batch_size, self.drop_last)
+        per_epoch = steps_per_epoch(len(self.X), self.batch_size, self.drop_last)
+        total = self.epochs * per_epoch
+        if total > MAX_STEPS:
+            raise ValueError(f"epochs={self.epochs} would take {total:,} steps; the largest allowed epochs is "
+                             f"{MAX_STEPS // max(per_epoch, 1):,} here ({per_epoch} steps per epoch)")
         self.total_steps = total if self.max_steps is None else min(self.max_steps, total)
         self.avg, self.num_averaged = None, 0
         self.alive, self.everyone = torch.ones(K, dtype=torch.bool, device=self.device), True  # all K alive

@@ -23,6 +23,9 @@ import torch
 
 from .data import Dataset
 
+#: The most optimizer steps one training call may take (a typo such as epochs=10**12 would run for ever).
+MAX_STEPS = 100_000_000
+
 __all__ = ["DROP_LAST", "unpack_data", "shuffled_order", "sequential_order", "check_order", "skip_batch",
            "steps_per_epoch", "loss_caller", "MinibatchLoop"]
 
@@ -157,9 +160,18 @@ class MinibatchLoop:
         """Called at the end, even when the caller stops iterating early or a step fails."""
 
     def as_indices(self, order) -> torch.Tensor:
-        if not isinstance(order, torch.Tensor):
-            order = torch.as_tensor(np.asarray(order))
-        return order.to(device=self.device, dtype=torch.long)
+        """An epoch's order as a long tensor on the device, checked: a 1D sequence of row indices in ``0..n-1``."""
+        try:
+            idx = order if isinstance(order, torch.Tensor) else torch.as_tensor(np.asarray(order))
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"order must return a 1D sequence of row indices, got {type(order).__name__}") from None
+        n = len(self.X)
+        if idx.dim() != 1 or idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+            raise ValueError(f"order must return a 1D sequence of integer row indices, got {idx.dtype} of shape "
+                             f"{tuple(idx.shape)}")
+        if len(idx) and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise ValueError(f"order returned indices from {int(idx.min())} to {int(idx.max())}; rows are 0..{n - 1}")
+        return idx.to(device=self.device, dtype=torch.long)
 
     def epoch(self, epoch: int) -> Iterator[dict]:
         """Train one epoch, yielding the ``eval_every`` records; sets ``self.stop`` when training must end."""

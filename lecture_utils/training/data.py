@@ -119,7 +119,7 @@ def _resolve_device(device):
     from ..device import get_device
 
     if device is None or isinstance(device, (str, torch.device)):
-        return get_device(device)  # an unknown or unavailable device is a ValueError naming the available ones
+        return get_device(device, name="device")  # an unknown or unavailable device is a ValueError naming the available ones
     raise TypeError(f"device must be None, 'numpy', a device name like 'cpu' or a torch.device; got {device!r}")
 
 
@@ -180,7 +180,7 @@ MAX_EXAMPLES = 10_000_000
 def _common(n, test_size, noise):
     n = check_int("n", n, low=4, high=MAX_EXAMPLES)
     test_size = check_real("test_size", test_size, low=0.0, high=1.0, low_open=True, high_open=True)
-    noise = check_real("noise", noise, low=0.0)
+    noise = check_real("noise", noise, low=0.0, high=1e6)
     return n, test_size, noise
 
 
@@ -256,7 +256,7 @@ def regression(n: int = 200, noise: float = 0.1, seed=0, *, test_size: float = 0
     Example: ``ds = data.regression(n=100, noise=0.05)``
     """
     n, test_size, noise = _common(n, test_size, noise)
-    dim = check_int("dim", dim, low=1)
+    dim = check_int("dim", dim, low=1, high=10_000)
     rng = _rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, dim))
     clean = np.sin(3 * X[:, 0]) + (0.5 * X[:, 1:].mean(1) if dim > 1 else 0.0)
@@ -309,7 +309,7 @@ def spirals(n: int = 600, num_classes: int = 3, noise: float = 0.2, seed=0, *, t
     Example: ``ds = data.spirals(n=600, num_classes=3)``
     """
     n, test_size, noise = _common(n, test_size, noise)
-    num_classes = check_int("num_classes", num_classes, low=2)
+    num_classes = check_int("num_classes", num_classes, low=2, high=1000)
     turns = check_real("turns", turns, low=0.0, low_open=True)
     rng = _rng(seed)
     y = np.arange(n) % num_classes
@@ -354,9 +354,9 @@ def blobs(n: int = 600, num_classes: int = 3, dim: int = 2, std: float = 1.0, se
     Example: ``ds, difficulty = data.blobs(n=600, std=1.5, return_difficulty=True); easy_first = difficulty.argsort()``
     """
     n, test_size, _ = _common(n, test_size, 0.0)
-    num_classes = check_int("num_classes", num_classes, low=2)
-    dim = check_int("dim", dim, low=1)
-    std = check_real("std", std, low=0.0, low_open=True)
+    num_classes = check_int("num_classes", num_classes, low=2, high=1000)
+    dim = check_int("dim", dim, low=1, high=10_000)
+    std = check_real("std", std, low=0.0, low_open=True, high=1e6)
     spread = check_real("spread", spread, low=0.0, low_open=True)
     if not isinstance(return_difficulty, bool):
         raise TypeError(f"return_difficulty must be True or False, got {return_difficulty!r}")

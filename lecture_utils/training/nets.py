@@ -33,6 +33,8 @@ __all__ = ["MLP", "SmallCNN", "main_output", "count_parameters", "init_weights",
            "make_activation"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "identity")
+#: The most parameters a net of the course may have (100 million floats, 400 MB).
+MAX_PARAMETERS = 100_000_000
 INITS = ("torch", "kaiming", "xavier")
 
 
@@ -118,6 +120,11 @@ class MLP(nn.Module):
         hidden = tuple(check_int("hidden width", h, low=1) for h in _as_tuple("hidden", hidden))
         _check_flags(batch_norm, skip, aux_heads)
         check_choice("activation", activation, ACTIVATIONS)
+        widths = (in_dim,) + hidden + (out_dim,)
+        count = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+        if count > MAX_PARAMETERS:
+            raise ValueError(f"in_dim={in_dim}, hidden={hidden}, out_dim={out_dim} give {count:,} parameters; "
+                             f"the course's nets have at most {MAX_PARAMETERS:,} (a few hundred MB)")
         self.in_dim, self.hidden, self.out_dim = in_dim, hidden, out_dim
         self.batch_norm, self.skip, self.aux_heads, self.activation = batch_norm, skip, aux_heads, activation
         widths = (in_dim,) + hidden

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from .._validate import check_int, check_real
 from ..optim import scheduled_lr
-from .batching import DROP_LAST, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
+from .batching import DROP_LAST, MAX_STEPS, MinibatchLoop, check_order, loss_caller, steps_per_epoch, unpack_data
 from .nets import main_output
 from .optimizers import make_optimizer
 
@@ -141,7 +141,7 @@ def _placed(net, data, device):
     if device is None:
         p0 = next(net.parameters(), None)
         device = p0.device if p0 is not None and p0.device.type != "cpu" else get_device()
-    device = get_device(device)  # an unknown or unavailable device is a ValueError naming the available ones
+    device = get_device(device, name="device")  # an unknown or unavailable device is a ValueError naming the available ones
     net.to(device)
     p0 = next(net.parameters(), None)
     dtype = p0.dtype if p0 is not None and p0.is_floating_point() else torch.float32
@@ -211,7 +211,11 @@ class _Fit(MinibatchLoop):
         self.gen = torch.Generator().manual_seed(seed)
         self.metrics = _Metrics(self.device, _is_classification(self.y))
         n = len(self.X)
-        total = epochs * steps_per_epoch(n, batch_size, drop_last)
+        per_epoch = steps_per_epoch(n, batch_size, drop_last)
+        total = epochs * per_epoch
+        if total > MAX_STEPS:
+            raise ValueError(f"epochs={epochs} would take {total:,} steps; the largest allowed epochs is "
+                             f"{MAX_STEPS // max(per_epoch, 1):,} here ({per_epoch} steps per epoch)")
         self.total_steps = total if max_steps is None else min(max_steps, total)
         self.progress = progress
 
@@ -334,6 +338,9 @@ def fit(net: torch.nn.Module, data, opt, epochs: int = 10, batch_size: int = 64,
     """
     if not isinstance(net, torch.nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    if opt_kwargs is not None and not isinstance(opt_kwargs, dict):
+        raise TypeError(f"opt_kwargs must be a dict of hyperparameters such as {{'lr': 0.1}}, got "
+                        f"{type(opt_kwargs).__name__} {opt_kwargs!r:.40}")
     if drop_last not in DROP_LAST:
         raise ValueError(f"drop_last must be True, False or 'auto'; got {drop_last!r}")
     # Arguments are checked here, when fit is called, not at the first next() of the generator.
