@@ -36,7 +36,8 @@ import numpy as np
 
 from .._validate import check_array, check_choice, check_int, check_real
 from ..surfaces import Surface, as_surface
-from .linesearch import (LINE_SEARCHES, check_wolfe_constants, fail_by_reason, initial_step_guess, quadratic_params,
+from .linesearch import (LINE_SEARCHES, check_wolfe_constants, fail_by_reason, first_trial_step, initial_step_guess,
+                         quadratic_params,
                          search)
 from .recorder import Recorder, SecondOrderTrajectory
 
@@ -216,8 +217,7 @@ def nonlinear_cg(surface: Surface, x0, num_steps: int = 200, beta: str = "PR+", 
             bk[uphill] = 0.0
             restart |= uphill
             slope = np.einsum("nd,nd->n", G, D)
-        guess = np.where(np.isnan(t_prev[idx]), np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1)),
-                         initial_step_guess(t_prev[idx], slope_prev[idx], slope))
+        guess = np.where(np.isnan(t_prev[idx]), first_trial_step(G), initial_step_guess(t_prev[idx], slope_prev[idx], slope))
         res = search(line_search, rec.evaluate, X, D, F, G, guess, A=A, c1=c1, c2=c2, max_evals=max_evals)
         rec.num_evals[idx] += res.evals
         fail_by_reason(rec, t, idx, res)

@@ -35,7 +35,7 @@ from .._validate import check_choice, check_int, check_real
 from ..surfaces import Surface, as_surface
 from .recorder import Recorder, SecondOrderTrajectory
 
-__all__ = ["LineSearchResult", "exact_quadratic", "armijo", "strong_wolfe", "search", "quadratic_params",
+__all__ = ["LineSearchResult", "exact_quadratic", "armijo", "strong_wolfe", "search", "quadratic_params", "first_trial_step",
            "steepest_descent", "LINE_SEARCHES"]
 
 LINE_SEARCHES = ("exact", "armijo", "wolfe")
@@ -349,6 +349,13 @@ def check_wolfe_constants(c1, c2):
     if not c1 < c2:
         raise ValueError(f"the Wolfe constants need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
     return c1, c2
+
+
+def first_trial_step(G, lr: float = 1.0):
+    """``lr * min(1, 1 / |g|_1)`` per row of ``G``: torch.optim.LBFGS's first trial step; 1 (times ``lr``) at a
+    critical point, where ``|g|_1 = 0``, without a division-by-zero warning."""
+    with np.errstate(divide="ignore"):
+        return lr * np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1))
 
 
 def initial_step_guess(t_prev, slope_prev, slope):

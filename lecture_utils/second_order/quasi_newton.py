@@ -35,7 +35,7 @@ import numpy as np
 
 from .._validate import check_choice, check_int, check_memory, check_real
 from ..surfaces import Surface, as_surface
-from .linesearch import armijo, check_wolfe_constants, fail_by_reason, strong_wolfe
+from .linesearch import armijo, check_wolfe_constants, fail_by_reason, first_trial_step, strong_wolfe
 from .recorder import Recorder, SecondOrderTrajectory
 
 __all__ = ["bfgs", "lbfgs", "bfgs_update", "two_loop", "lbfgs_inverse_hessian", "inverse_hessian_ellipse",
@@ -87,11 +87,6 @@ def _curvature_pairs(step, D, g_new, G):
         ys = np.einsum("nd,nd->n", y, s)
     return s, y, ys, np.isfinite(ys) & (ys > _CURVATURE_EPS)
 
-
-def _first_trial(G, lr: float = 1.0):
-    """``lr * min(1, 1 / |g|_1)``, torch's first trial step (1 at a critical point, where |g|_1 = 0)."""
-    with np.errstate(divide="ignore"):
-        return lr * np.minimum(1.0, 1.0 / np.abs(G).sum(axis=1))
 
 
 def bfgs_update(M, s, y):
@@ -169,7 +164,7 @@ def bfgs(surface: Surface, x0, num_steps: int = 100, *, line_search: str = "wolf
         D, reset = _bfgs_direction(Mi, G)
         M[idx] = Mi
         resets[idx[reset]] += 1
-        guess = np.where(updated[idx], 1.0, _first_trial(G))
+        guess = np.where(updated[idx], 1.0, first_trial_step(G))
         res = _search(line_search, rec, t, idx, X, D, F, G, guess, c1, c2, max_evals)
         ok = res.ok
         j = idx[ok]
@@ -317,7 +312,7 @@ def lbfgs(surface: Surface, x0, num_steps: int = 100, m: int = 10, *, lr: float 
                  f"the slope along the L-BFGS direction is above -{slope_tol:g} (torch.optim.LBFGS stops here too)")
         go = ~flat
         idx, X, F, G, D = idx[go], X[go], F[go], G[go], D[go]
-        t0 = _first_trial(G, lr) if t == 0 else np.full(idx.size, lr)
+        t0 = first_trial_step(G, lr) if t == 0 else np.full(idx.size, lr)
         if idx.size == 0:
             steps, ok, Xn, f, g = t0, np.zeros(0, dtype=bool), X, F, G
         elif line_search is None:  # the fixed trial step
