@@ -57,8 +57,9 @@ class NotAttempted(Exception):
 
 def exercise(number: int):
     """Decorator for a checker: ``@exercise(2)`` makes it say, when the stub still raises ``NotImplementedError``,
-    one friendly line ("Exercise 2 is not attempted yet: ...") and return ``False`` instead of failing, so Run All
-    goes on. A wrong answer still raises :class:`CheckFailed`."""
+    one friendly line ("Exercise 2 is not attempted yet: ...") and return ``None`` instead of failing, so Run All
+    goes on and the cell shows that line alone (no ``False`` under it). A right answer returns ``True``, a wrong one
+    raises :class:`CheckFailed`."""
     def deco(checker):
         @functools.wraps(checker)
         def wrapper(*args, **kwargs):
@@ -71,7 +72,7 @@ def exercise(number: int):
             except NotAttempted:
                 print(f"Exercise {number} is not attempted yet: replace the `raise NotImplementedError` line in the "
                       f"cell above with your code, then run the cell again.")
-                return False
+                return None
         wrapper.exercise = number
         return wrapper
     return deco
