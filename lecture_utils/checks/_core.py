@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import copy
+import math
 import functools
 import inspect
 
@@ -223,7 +224,7 @@ def as_array(got, what: str, inputs: str = "", *, allow_nan: bool = False) -> np
     where = f" for {inputs}" if inputs else ""
     if got is None:
         raise CheckFailed(f"{what}{where} returned None. Likely mistake: a missing `return` statement.")
-    got = _plain(got)
+    got = plain(got)
     if isinstance(got, (str, bytes, dict, set)) or inspect.isgenerator(got) or callable(got):
         raise CheckFailed(f"{what}{where} should be a number or an array of numbers, got {type(got).__name__} "
                           f"{_short(got)}")
@@ -284,7 +285,7 @@ def passed(message: str) -> bool:
     return True
 
 
-def _plain(value):
+def plain(value):
     """Torch tensors (also inside lists and tuples) as numpy arrays, detached; everything else unchanged."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):
         t = value.detach().cpu()
@@ -293,14 +294,14 @@ def _plain(value):
         except TypeError:  # bfloat16 and friends have no numpy dtype
             return t.double().numpy()
     if isinstance(value, (list, tuple)) and any(hasattr(v, "detach") or isinstance(v, (list, tuple)) for v in value):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def _real(value):
     """``value`` as a float array, or None when it is not made of real numbers (complex ones included)."""
     try:
-        raw = np.asarray(_plain(value))
+        raw = np.asarray(plain(value))
         if np.iscomplexobj(raw) or raw.dtype == object or raw.dtype.kind in "USV":
             return None
         return raw.astype(float)
@@ -319,7 +320,7 @@ def _clip_middle(text: str, limit: int) -> str:
 def _short(value, limit: int = 80) -> str:
     """A one-line rendering of ``value`` of at most about ``limit`` characters: a short array whole, a longer one
     as its shape and first entries."""
-    value = _plain(value)
+    value = plain(value)
     try:
         arr = np.asarray(value) if not (callable(value) or inspect.isgenerator(value)) else None
     except Exception:  # anything numpy cannot even look at
@@ -341,3 +342,56 @@ def _nested(arr: np.ndarray) -> str:
         v = arr.item()
         return format(v, ".6g") if isinstance(v, (int, float, complex)) else repr(v)
     return "[" + ", ".join(_nested(a) for a in arr) + "]"
+
+
+# ---- grading several cases at once, naming only a mistake that explains every case ------------------
+
+class Named:
+    """A test function that shows its formula in messages ("f(x) = x**3") instead of ``<lambda at 0x...>``."""
+
+    def __init__(self, text: str, fn):
+        self.text, self.fn = text, fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self):
+        return self.text
+
+
+def grade_cases(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
+    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
+    ({hint: its value in every case}) that explains EVERY case, else ``hint``. A one-entry array counts as a
+    number where a number is expected."""
+    arrays = []
+    for g, e, name in zip(got, expected, inputs):
+        g = as_array(plain(g), what, name)
+        if np.ndim(e) == 0 and g.ndim:
+            if g.size != 1:
+                raise CheckFailed(f"{what} for {name} should be one number, got an array of shape {g.shape}.")
+            g = g.reshape(())
+        arrays.append(g)
+    for g, e, name in zip(arrays, expected, inputs):
+        e = np.asarray(e, dtype=float)
+        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
+            found = [h for h, values in mistakes.items()
+                     if all(matches(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
+            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
+
+
+def matches(got, value, rtol, atol) -> bool:
+    """Whether the array ``got`` equals the finite candidate ``value`` (same shape, within the tolerances)."""
+    v = np.asarray(value, dtype=float)
+    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
+
+
+def each_case(cases, formula):
+    """``formula(case)`` for every case; NaN where it overflows (a non-finite candidate never matches)."""
+    out = []
+    with np.errstate(all="ignore"):
+        for case in cases:
+            try:
+                out.append(formula(*case))
+            except (OverflowError, ZeroDivisionError, ValueError):
+                out.append(math.nan)
+    return out

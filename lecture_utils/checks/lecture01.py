@@ -29,79 +29,19 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, as_array, exercise, expect_close, passed, try_call
+from ._core import (as_array, CheckFailed, each_case, exercise, grade_cases, Named, passed, plain,
+                    try_call)
 
 __all__ = ["check_central_difference", "check_gradient_ascent", "check_sigmoid_derivative",
            "check_tanh_derivative"]
 
 
-# ---- local helpers (candidates for _core: they serve every lecture's checkers) ---------------------------
-class _Named:
-    """A test function that shows its formula in messages ("f(x) = x**3") instead of ``<lambda at 0x...>``."""
-
-    def __init__(self, text: str, fn):
-        self.text, self.fn = text, fn
-
-    def __call__(self, *args):
-        return self.fn(*args)
-
-    def __repr__(self):
-        return self.text
-
-
-def _plain(value):
-    """The answer with torch tensors detached, also inside lists and tuples (``as_array`` detaches only a bare
-    tensor; a list of tensors that require grad would make numpy raise)."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _grade(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
-    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
-    ({hint: its value in every case}) that explains EVERY case, else ``hint``. A one-entry array counts as a
-    number where a number is expected."""
-    arrays = []
-    for g, e, name in zip(got, expected, inputs):
-        g = as_array(_plain(g), what, name)
-        if np.ndim(e) == 0 and g.ndim:
-            if g.size != 1:
-                raise CheckFailed(f"{what} for {name} should be one number, got an array of shape {g.shape}.")
-            g = g.reshape(())
-        arrays.append(g)
-    for g, e, name in zip(arrays, expected, inputs):
-        e = np.asarray(e, dtype=float)
-        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
-            found = [h for h, values in mistakes.items()
-                     if all(_close(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
-            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
-
-
-def _close(got, value, rtol, atol) -> bool:
-    v = np.asarray(value, dtype=float)
-    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
-
-
-def _each(cases, formula):
-    """``formula(case)`` for every case; NaN where it overflows (a non-finite candidate never matches)."""
-    out = []
-    with np.errstate(all="ignore"):
-        for case in cases:
-            try:
-                out.append(formula(*case))
-            except (OverflowError, ZeroDivisionError, ValueError):
-                out.append(math.nan)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------------------
 _CD_CASES = [  # (f, f', x, h); h >= 0.01 so that a float32 difference keeps 4 digits
-    (_Named("f(x) = x**3", lambda x: x ** 3), lambda x: 3 * x ** 2, 1.0, 0.1),
-    (_Named("f(x) = 25 sin(x) - x**2", lambda x: 25 * np.sin(x) - x ** 2), lambda x: 25 * np.cos(x) - 2 * x,
+    (Named("f(x) = x**3", lambda x: x ** 3), lambda x: 3 * x ** 2, 1.0, 0.1),
+    (Named("f(x) = 25 sin(x) - x**2", lambda x: 25 * np.sin(x) - x ** 2), lambda x: 25 * np.cos(x) - 2 * x,
      -2.0, 0.01),
-    (_Named("f(x) = exp(x)", np.exp), np.exp, 0.5, 0.05),
+    (Named("f(x) = exp(x)", np.exp), np.exp, 0.5, 0.05),
 ]
 
 
@@ -109,7 +49,7 @@ _CD_CASES = [  # (f, f', x, h); h >= 0.01 so that a float32 difference keeps 4 d
 def check_central_difference(central_difference) -> bool:
     """Check ``central_difference(f, x, h) -> (f(x + h) - f(x - h)) / (2 h)`` on three functions."""
     got = [try_call(central_difference, f, x, h, what="central_difference") for f, _, x, h in _CD_CASES]
-    expected = _each(_CD_CASES, lambda f, df, x, h: (f(x + h) - f(x - h)) / (2 * h))
+    expected = each_case(_CD_CASES, lambda f, df, x, h: (f(x + h) - f(x - h)) / (2 * h))
     mistakes = {
         "that is the forward difference (f(x + h) - f(x)) / h; the central one uses f(x + h) and f(x - h).":
             lambda f, df, x, h: (f(x + h) - f(x)) / h,
@@ -128,19 +68,19 @@ def check_central_difference(central_difference) -> bool:
         "x and h are swapped: the arguments come in the order central_difference(f, x, h).":
             lambda f, df, x, h: (f(h + x) - f(h - x)) / (2 * x),
     }
-    _grade(got, expected, [f"{f!r}, x = {x}, h = {h}" for f, _, x, h in _CD_CASES],
-           {hint: _each(_CD_CASES, m) for hint, m in mistakes.items()},
+    grade_cases(got, expected, [f"{f!r}, x = {x}, h = {h}" for f, _, x, h in _CD_CASES],
+           {hint: each_case(_CD_CASES, m) for hint, m in mistakes.items()},
            what="central_difference(f, x, h)", rtol=1e-4, atol=1e-8,
            hint="compute (f(x + h) - f(x - h)) / (2 * h) with the f, x and h you are given.")
     return passed("central_difference matches (f(x + h) - f(x - h)) / (2h) on x**3, 25 sin x - x**2 and exp.")
 
 
 # ---------------------------------------------------------------------------------------------------------
-_LECTURE_DF = _Named("f' of f(x) = 25 sin x - x**2", lambda x: 25 * math.cos(x) - 2 * x)
+_LECTURE_DF = Named("f' of f(x) = 25 sin x - x**2", lambda x: 25 * math.cos(x) - 2 * x)
 _ASCENT_CASES = [  # (df, x0, lr, num_steps); the second function catches a global df, the last case 0 steps
     (_LECTURE_DF, -2.0, 0.01, 5),
     (_LECTURE_DF, 1.0, 0.02, 3),
-    (_Named("f' of f(x) = x - x**4 / 4", lambda x: 1 - x ** 3), 0.5, 0.1, 4),
+    (Named("f' of f(x) = x - x**4 / 4", lambda x: 1 - x ** 3), 0.5, 0.1, 4),
     (_LECTURE_DF, 0.0, 0.005, 0),
 ]
 
@@ -160,7 +100,7 @@ def check_gradient_ascent(gradient_ascent) -> bool:
     got, names = [], []
     for df, x0, lr, num_steps in _ASCENT_CASES:
         inputs = f"df = {df!r}, x0 = {x0}, lr = {lr}, num_steps = {num_steps}"
-        arr = as_array(_plain(try_call(gradient_ascent, df, x0, lr, num_steps, what="gradient_ascent")),
+        arr = as_array(plain(try_call(gradient_ascent, df, x0, lr, num_steps, what="gradient_ascent")),
                        "gradient_ascent", inputs)
         want = _ascend(df, x0, lr, num_steps)
         close = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)  # noqa: E731
@@ -196,7 +136,7 @@ def check_gradient_ascent(gradient_ascent) -> bool:
         "the step is missing the learning rate: x_next = x + lr * df(x).":
             [_ascend(df, x0, 1.0, n) for df, x0, lr, n in _ASCENT_CASES],
     }
-    _grade(got, expected, names, mistakes, what="the list of iterates", rtol=rtol, atol=atol,
+    grade_cases(got, expected, names, mistakes, what="the list of iterates", rtol=rtol, atol=atol,
            hint="each step is x_next = x + lr * df(x), starting from x0, with the df, lr and num_steps you are "
                 "given.")
     return passed("gradient_ascent climbs with x + lr f'(x) and returns all num_steps + 1 iterates.")
@@ -218,7 +158,7 @@ def _check_from_output(fn, name: str, act, mistakes: dict) -> None:
     outs = [float(act(x)) for x in _XS]
     got = [try_call(fn, out, what=f"{name}_derivative") for out in outs]
     symbol = "s" if name == "sigmoid" else "t"
-    _grade(got, _torch_derivative(name, _XS), [f"{symbol} = {name}(x) = {out:.6g} (x = {x:g})"
+    grade_cases(got, _torch_derivative(name, _XS), [f"{symbol} = {name}(x) = {out:.6g} (x = {x:g})"
                                               for out, x in zip(outs, _XS)],
            {hint: [m(out) for out in outs] for hint, m in mistakes.items()},
            what=f"{name}_derivative({symbol})", rtol=1e-4, atol=1e-7,

@@ -26,43 +26,9 @@ import math
 import numpy as np
 
 from .. import autodiff
-from ._core import CheckFailed, as_array, exercise, expect_close, expect_true, passed, try_call
+from ._core import as_array, CheckFailed, exercise, expect_close, expect_true, grade_cases, passed, plain, try_call
 
 __all__ = ["check_dL_dw111", "check_numerical_gradient", "check_softplus"]
-
-
-# ---- local helpers (candidates for _core; lecture01 has the same) ----------------------------------------
-def _plain(value):
-    """The answer with torch tensors detached, also inside lists and tuples."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _grade(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
-    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
-    ({hint: its value in every case}) that explains EVERY case, else ``hint``."""
-    arrays = []
-    for g, e, name in zip(got, expected, inputs):
-        g = as_array(_plain(g), what, name)
-        if np.ndim(e) == 0 and g.ndim:
-            if g.size != 1:
-                raise CheckFailed(f"{what} for {name} should be one number, got an array of shape {g.shape}.")
-            g = g.reshape(())
-        arrays.append(g)
-    for g, e, name in zip(arrays, expected, inputs):
-        e = np.asarray(e, dtype=float)
-        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
-            found = [h for h, values in mistakes.items()
-                     if all(_close(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
-            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
-
-
-def _close(got, value, rtol, atol) -> bool:
-    v = np.asarray(value, dtype=float)
-    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -153,7 +119,7 @@ def check_dL_dw111(dL_dw111) -> bool:
     for name, W1, W2, x, y in _DW_CASES:
         got.append(try_call(dL_dw111, W1, W2, x, y, what="dL_dw111", may_modify=False))
         names.append(f"{name}: x = {x.tolist()}, y = {y:g}, W1 = {W1.tolist()}, W2 = {W2.tolist()}")
-    _grade(got, [_reference_dw111(W1, W2, x, y) for _, W1, W2, x, y in _DW_CASES], names, _dw111_candidates(),
+    grade_cases(got, [_reference_dw111(W1, W2, x, y) for _, W1, W2, x, y in _DW_CASES], names, _dw111_candidates(),
            what="dL/dw111", rtol=1e-5, atol=1e-7,
            hint="follow w111 -> a1 -> n1 -> (F1 and F2) -> L and multiply the local derivatives along each path.")
     return passed("dL/dw111 by the chain rule equals torch autograd, with each hidden unit switched off in turn.")
@@ -177,7 +143,7 @@ class _CountingF:
         self.calls = 0
 
     def __call__(self, v):
-        v = np.array(_plain(v), dtype=float)
+        v = np.array(plain(v), dtype=float)
         if v.shape != (3,):
             raise ValueError(f"f takes one point of shape (3,), got shape {v.shape}")
         self.calls += 1
@@ -250,7 +216,7 @@ def check_numerical_gradient(numerical_gradient) -> bool:
         got.append(try_call(numerical_gradient, f, x, h, what="numerical_gradient"))
         names.append(f"{f!r} at x = {x.tolist()}, h = {h}")
         calls.append(f.calls)
-    _grade(got, [_central(x, h) for x, h in _NG_CASES], names, _numgrad_candidates(), what="the gradient",
+    grade_cases(got, [_central(x, h) for x, h in _NG_CASES], names, _numgrad_candidates(), what="the gradient",
            rtol=1e-5, atol=1e-5, hint="entry i is (f(x + h e_i) - f(x - h e_i)) / (2h), e_i the i-th unit vector.")
     for (x, h), name, count in zip(_NG_CASES, names, calls):
         expect_true(count == 2 * x.size,
@@ -347,8 +313,8 @@ def check_softplus(softplus) -> bool:
             if name == "softplus(x)":
                 hints[_zero_grad_hint(softplus, x0)] = 0.0
             found = [h for h, v in hints.items() if math.isfinite(v) and np.isclose(
-                float(as_array(_plain(x.grad), "x.grad", where)), v, rtol=1e-6, atol=1e-9)]
-            expect_close(_plain(x.grad), want_grad, what=f"x.grad after ({name}).backward()", inputs=f"x = {x0}",
+                float(as_array(plain(x.grad), "x.grad", where)), v, rtol=1e-6, atol=1e-9)]
+            expect_close(plain(x.grad), want_grad, what=f"x.grad after ({name}).backward()", inputs=f"x = {x0}",
                          rtol=1e-6, atol=1e-9, hint=found[0] if found else
                          "v.grad += (local derivative of softplus at v.data) * out.grad.")
     return passed("softplus has the right value and its backward rule passes the chain rule and accumulates.")

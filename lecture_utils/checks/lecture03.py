@@ -24,56 +24,9 @@ import math
 
 import numpy as np
 
-from ._core import CheckFailed, as_array, exercise, expect_close, passed, try_call
+from ._core import as_array, CheckFailed, exercise, grade_cases, Named, passed, plain, try_call
 
 __all__ = ["check_gradient_descent", "check_mse_grad", "check_hinge_subgradient", "check_largest_stable_lr"]
-
-
-# ---- local helpers (candidates for _core; lecture01 has the same) ----------------------------------------
-class _Named:
-    """A test function that shows its formula in messages instead of ``<lambda at 0x...>``."""
-
-    def __init__(self, text: str, fn):
-        self.text, self.fn = text, fn
-
-    def __call__(self, *args):
-        return self.fn(*args)
-
-    def __repr__(self):
-        return self.text
-
-
-def _plain(value):
-    """The answer with torch tensors detached, also inside lists and tuples."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _grade(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
-    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
-    ({hint: its value in every case}) that explains EVERY case, else ``hint``."""
-    arrays = []
-    for g, e, name in zip(got, expected, inputs):
-        g = as_array(_plain(g), what, name)
-        if np.ndim(e) == 0 and g.ndim:
-            if g.size != 1:
-                raise CheckFailed(f"{what} for {name} should be one number, got an array of shape {g.shape}.")
-            g = g.reshape(())
-        arrays.append(g)
-    for g, e, name in zip(arrays, expected, inputs):
-        e = np.asarray(e, dtype=float)
-        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
-            found = [h for h, values in mistakes.items()
-                     if all(_close(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
-            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
-
-
-def _close(got, value, rtol, atol) -> bool:
-    v = np.asarray(value, dtype=float)
-    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -102,10 +55,10 @@ def _descent(f, df, x0, lr, tol, max_steps, *, sign=-1.0, rule="f", first_count=
     return x, budget
 
 
-_QUAD = (_Named("f(x) = (x - 1)^2", lambda x: (x - 1.0) ** 2),
-         _Named("df(x) = 2 (x - 1)", lambda x: 2.0 * (x - 1.0)))
-_XSIN = (_Named("f(x) = x + sin(x)", lambda x: x + math.sin(x)),
-         _Named("df(x) = 1 + cos(x)", lambda x: 1.0 + math.cos(x)))
+_QUAD = (Named("f(x) = (x - 1)^2", lambda x: (x - 1.0) ** 2),
+         Named("df(x) = 2 (x - 1)", lambda x: 2.0 * (x - 1.0)))
+_XSIN = (Named("f(x) = x + sin(x)", lambda x: x + math.sin(x)),
+         Named("df(x) = 1 + cos(x)", lambda x: 1.0 + math.cos(x)))
 _GD_CASES = [  # (f, df, x0, lr, tol, max_steps): stops on tol; stops at once; two rates; hits max_steps
     (*_QUAD, 4.0, 0.1, 1e-8, 1000),
     (*_QUAD, 1.001, 0.1, 1e-4, 50),
@@ -131,7 +84,7 @@ _GD_MISTAKES = {
 
 def _steps_count(steps, inputs):
     try:
-        arr = as_array(_plain(steps), "num_steps", inputs)
+        arr = as_array(plain(steps), "num_steps", inputs)
     except CheckFailed:
         raise CheckFailed(f"your gradient_descent should return (x, num_steps) with num_steps a whole number; for "
                           f"{inputs} num_steps is {type(steps).__name__} {str(steps)[:40]}") from None
@@ -152,17 +105,17 @@ def check_gradient_descent(fn) -> bool:
         if not (isinstance(out, (tuple, list)) and len(out) == 2):
             raise CheckFailed(f"your gradient_descent should return a pair (x, num_steps); for {inputs} it "
                               f"returned {type(out).__name__} {str(out)[:60]}")
-        x = as_array(_plain(out[0]), "the x your gradient_descent returned", inputs)
+        x = as_array(plain(out[0]), "the x your gradient_descent returned", inputs)
         if x.size != 1:
             raise CheckFailed(f"for {inputs} x should be one number, got an array of shape {x.shape}")
         want = _descent(f, df, x0, lr, tol, max_steps)
         try:
-            swapped = float(x.reshape(-1)[0]) == want[1] and math.isclose(float(_plain(out[1])), want[0],
+            swapped = float(x.reshape(-1)[0]) == want[1] and math.isclose(float(plain(out[1])), want[0],
                                                                            rel_tol=1e-6, abs_tol=1e-9)
         except (TypeError, ValueError):
             swapped = False
         if swapped:
-            raise CheckFailed(f"for {inputs} you returned (num_steps, x) = ({want[1]}, {float(_plain(out[1])):.8g}); "
+            raise CheckFailed(f"for {inputs} you returned (num_steps, x) = ({want[1]}, {float(plain(out[1])):.8g}); "
                               "the order is (x, num_steps).")
         answers.append((float(x.reshape(-1)[0]), _steps_count(out[1], inputs)))
         names.append(inputs)
@@ -226,7 +179,7 @@ def check_mse_grad(fn) -> bool:
     got, names = [], []
     for theta, X, y in _MSE_CASES:
         inputs = f"X of shape {X.shape}, theta of shape {theta.shape}"
-        g = as_array(_plain(try_call(fn, theta, X, y, what="your mse_grad", may_modify=False)), "your gradient",
+        g = as_array(plain(try_call(fn, theta, X, y, what="your mse_grad", may_modify=False)), "your gradient",
                      inputs)
         problem = _shape_problem(g, theta, X, f"for {inputs} your gradient")
         if problem:
@@ -246,7 +199,7 @@ def check_mse_grad(fn) -> bool:
             lambda t, X, y: 2.0 / len(y) * np.hstack([np.ones((len(X), 1)), X]).T
             @ (np.hstack([np.ones((len(X), 1)), X]) @ t - y),
     }
-    _grade(got, [_mse_grad(*c) for c in _MSE_CASES], names,
+    grade_cases(got, [_mse_grad(*c) for c in _MSE_CASES], names,
            {h: [v(*c) for c in _MSE_CASES] for h, v in variants.items()}, what="your gradient", rtol=1e-5,
            atol=1e-6, hint="differentiate (w . x_i + b - y_i)^2 with respect to each weight and to b, then average.")
     return passed("the least-squares gradient with a bias is right (shape and values).")
@@ -306,14 +259,14 @@ def check_hinge_subgradient(fn) -> bool:
     for theta, X, y, lam in _HINGE_CASES:
         inputs = f"X of shape {X.shape}, lam={lam}" + (" (margins -0.75 to 1.25, one exactly 1)"
                                                         if X is _HINGE_KINK[1] else "")
-        g = as_array(_plain(try_call(fn, theta, X, y, lam, what="your hinge_subgradient", may_modify=False)),
+        g = as_array(plain(try_call(fn, theta, X, y, lam, what="your hinge_subgradient", may_modify=False)),
                      "your subgradient", inputs)
         problem = _shape_problem(g, theta, X, f"for {inputs} your subgradient")
         if problem:
             raise CheckFailed(problem)
         got.append(g)
         names.append(inputs)
-    _grade(got, [_hinge_variant(*c) for c in _HINGE_CASES], names,
+    grade_cases(got, [_hinge_variant(*c) for c in _HINGE_CASES], names,
            {h: [_hinge_variant(*c, **change) for c in _HINGE_CASES] for h, change in _HINGE_MISTAKES.items()},
            what="your subgradient", rtol=1e-5, atol=1e-6,
            hint="average -y_i (x_i, 1) over the examples with margin y_i (w . x_i + b) < 1, then add 2 lam (w, 0).")
@@ -339,7 +292,7 @@ def check_largest_stable_lr(fn) -> bool:
         "you returned a itself: one step maps x to (1 - 2 a lr) x; solve |1 - 2 a lr| < 1 for lr.": list(_AS),
         "the rate is positive: descent steps AGAINST the gradient with lr > 0.": [-1 / a for a in _AS],
     }
-    _grade(got, [1 / a for a in _AS], [f"f(x) = {a} x^2" for a in _AS], mistakes,
+    grade_cases(got, [1 / a for a in _AS], [f"f(x) = {a} x^2" for a in _AS], mistakes,
            what="the largest stable learning rate", rtol=1e-6, atol=0.0,
            hint="one step maps x to (1 - 2 a lr) x; the iterates shrink iff |1 - 2 a lr| < 1.")
     return passed("descent on a x^2 converges exactly for 0 < lr < 1/a (= 2 / f'').")

@@ -23,36 +23,9 @@ import numbers
 
 import numpy as np
 
-from ._core import CheckFailed, as_array, exercise, expect_close, expect_true, passed, try_call
+from ._core import as_array, CheckFailed, exercise, expect_true, grade_cases, passed, plain, try_call
 
 __all__ = ["check_epoch_batches", "check_running_average", "check_minibatch_grad"]
-
-
-# ---- local helpers (candidates for _core; lecture01 has the same) ----------------------------------------
-def _plain(value):
-    """The answer with torch tensors detached, also inside lists and tuples."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _grade(got, expected, inputs, mistakes, *, what, rtol, atol, hint=""):
-    """Compare the answers of all cases; raise at the first wrong one, naming the mistake in ``mistakes``
-    ({hint: its value in every case}) that explains EVERY case, else ``hint``."""
-    arrays = [as_array(_plain(g), what, name) for g, name in zip(got, inputs)]
-    for g, e, name in zip(arrays, expected, inputs):
-        e = np.asarray(e, dtype=float)
-        if g.shape != e.shape or not np.allclose(g, e, rtol=rtol, atol=atol):
-            found = [h for h, values in mistakes.items()
-                     if all(_close(gi, v, rtol, atol) for gi, v in zip(arrays, values))]
-            expect_close(g, e, what=what, inputs=name, rtol=rtol, atol=atol, hint=found[0] if found else hint)
-
-
-def _close(got, value, rtol, atol) -> bool:
-    v = np.asarray(value, dtype=float)
-    return got.shape == v.shape and bool(np.all(np.isfinite(v))) and bool(np.allclose(got, v, rtol=rtol, atol=atol))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -65,7 +38,7 @@ def _as_batches(out, inputs):
     if inspect.isgenerator(out) or not isinstance(out, (list, tuple, np.ndarray)) and not hasattr(out, "detach"):
         raise CheckFailed(f"for {inputs} return a list of index arrays, got {type(out).__name__}"
                           + (" (wrap the batches in a list: list(...))" if inspect.isgenerator(out) else ""))
-    out = _plain(out)
+    out = plain(out)
     if isinstance(out, np.ndarray) and out.ndim < 2 or len(out) and all(isinstance(b, (numbers.Number, np.number))
                                                                          for b in out):
         raise CheckFailed(f"for {inputs} you returned one flat sequence of indices; return a list of minibatches "
@@ -75,7 +48,7 @@ def _as_batches(out, inputs):
         if isinstance(b, (str, bytes, dict, set)) or inspect.isgenerator(b) or b is None:
             raise CheckFailed(f"for {inputs} every batch should be an array of integer indices, got "
                               f"{type(b).__name__} {str(b)[:30]!r}")
-        b = np.asarray(_plain(b))
+        b = np.asarray(plain(b))
         if b.size == 0:
             raise CheckFailed(f"for {inputs} one of your batches is empty. Hint: the slices start at 0, batch_size, "
                               "2 batch_size, ... below n.")
@@ -198,7 +171,7 @@ def check_running_average(fn) -> bool:
     for thetas in cases:
         T, p = thetas.shape
         inputs = f"thetas of shape {(T, p)}"
-        g = as_array(_plain(try_call(fn, thetas, what="your running_average", may_modify=False)),
+        g = as_array(plain(try_call(fn, thetas, what="your running_average", may_modify=False)),
                      "the running average", inputs)
         expected = np.cumsum(thetas, axis=0) / np.arange(1, T + 1)[:, None]
         if g.shape == (p,) and np.allclose(g, expected[-1], rtol=1e-5, atol=1e-6) and T > 1:
@@ -212,7 +185,7 @@ def check_running_average(fn) -> bool:
                               "of thetas (row t = the average after t + 1 iterates).")
         got.append(g)
         names.append(inputs)
-    _grade(got, [np.cumsum(c, axis=0) / np.arange(1, len(c) + 1)[:, None] for c in cases], names,
+    grade_cases(got, [np.cumsum(c, axis=0) / np.arange(1, len(c) + 1)[:, None] for c in cases], names,
            {h: [m(c) for c in cases] for h, m in _RA_MISTAKES.items()}, what="the running average", rtol=1e-5,
            atol=1e-6, hint="row t is (thetas[0] + ... + thetas[t]) / (t + 1).")
     return passed("the running (Polyak) average is right at every step.")
@@ -241,7 +214,7 @@ def check_minibatch_grad(fn) -> bool:
     got, names = [], []
     for idx in idxs:
         inputs = f"idx={idx.tolist()} (X of shape {X.shape})"
-        g = as_array(_plain(try_call(fn, theta, X, y, idx, what="your minibatch_grad", may_modify=False)),
+        g = as_array(plain(try_call(fn, theta, X, y, idx, what="your minibatch_grad", may_modify=False)),
                      "the minibatch gradient", inputs)
         if g.shape == (2,):
             raise CheckFailed(f"for {inputs} your gradient has 2 entries; it needs 3, one per weight and one for the "
@@ -268,7 +241,7 @@ def check_minibatch_grad(fn) -> bool:
         "the prediction is w . x + b: you left out the bias b.":
             [_minibatch_grad(theta, X, y, idx, bias=False) for idx in idxs],
     }
-    _grade(got, [_minibatch_grad(theta, X, y, idx) for idx in idxs], names, mistakes,
+    grade_cases(got, [_minibatch_grad(theta, X, y, idx) for idx in idxs], names, mistakes,
            what="the minibatch gradient", rtol=1e-5, atol=1e-6,
            hint="the least-squares gradient with a bias, computed on the rows X[idx], y[idx] only.")
     return passed("the minibatch gradient uses exactly the chosen rows (repeated rows count twice).")
