@@ -57,9 +57,27 @@ def artifacts():
     return ARTIFACTS
 
 
+def _solution_notebooks(folder: pathlib.Path) -> dict:
+    """Each lecture with a coded exercise, its stubs replaced by the reference solutions: solutions/NAME."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from notebook_exercises import exercises, with_solutions
+
+    out = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if exercises(path):
+            target = folder / path.name
+            target.write_text(json.dumps(with_solutions(path), indent=1, ensure_ascii=False) + "\n")
+            out[f"solutions/{path.name}"] = target
+    return out
+
+
 @pytest.fixture(scope="package")
 def lab_server(process_guard, tmp_path_factory):
     extra = {f"browser_tests/{p.name}": p for p in HERE.glob("*.ipynb")}
+    extra.update(_solution_notebooks(tmp_path_factory.mktemp("solutions")))
     server = LabServer(tmp_path_factory.mktemp("lab"), ROOT / "notebooks", extra)
     yield server
     process_guard.extend(server.stop())

@@ -1,7 +1,9 @@
-"""Every notebook, opened in JupyterLab in headless chromium: run all, no error, every widget on screen.
+"""Every notebook, opened in JupyterLab in headless chromium: run all, no error, every widget on screen; each
+coded exercise still a stub says "not attempted yet" in one line, and with every stub replaced by the notebook's
+own reference solution each exercise says "Correct".
 
 The notebooks are globbed when pytest collects, so new ones are picked up without editing this file.
-A cell tagged ``raises-exception`` may show its error (an exercise stub); any other error fails.
+No cell of a lecture may show an error (the self-test notebook checks that an error would be caught).
 """
 import json
 import pathlib
@@ -11,6 +13,9 @@ import time
 import pytest
 
 from .lab import ROOT, WIDGET_ERRORS, find_problems
+
+sys.path.insert(0, str(ROOT / "tests"))
+from notebook_exercises import exercises  # noqa: E402  (tests/ is not a package)
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 RUN_TIMEOUT_MS = 300_000    # run-all of one notebook; nbval's budget is 60 s on an idle machine
@@ -56,8 +61,9 @@ def test_notebook_runs_in_jupyterlab_and_every_widget_renders(name, open_noteboo
     if name == "(none)":
         pytest.fail("notebooks/ holds no .ipynb: nothing for the browser to open")
     lab, ran, report = run_notebook(open_notebook, name, artifacts)
-    problems = find_problems(report)
+    problems = find_problems(report, strict=True)
     problems += [f"uncaught error in the page: {e}" for e in lab.page_errors]
+    problems += _exercise_lines(report, name, "is not attempted yet")
     # ipywidgets logs a model or view it could not create here. (ipympl's "Error setting state ... broken"
     # also appears when Run All changes a figure from code before its view is ready, and the figure then
     # paints: reported in notebooks.jsonl, judged by the painted-figure check above, not failed on.)
@@ -65,6 +71,27 @@ def test_notebook_runs_in_jupyterlab_and_every_widget_renders(name, open_noteboo
                              if "Could not create" in e or "model not found" in e})
     problems += [f"browser console: {e}" for e in widget_console]
     assert not problems, f"{name} in JupyterLab:\n  " + "\n  ".join(problems)
+
+
+def _exercise_lines(report, name, phrase) -> list:
+    """Problems unless every coded exercise of notebook ``name`` printed one line containing ``phrase``."""
+    expected = len(exercises(ROOT / "notebooks" / name))
+    lines = [line for cell in report for line in cell["outputText"].splitlines() if phrase in line]
+    if len(lines) != expected:
+        return [f"{expected} coded exercise(s), but {len(lines)} output line(s) say {phrase!r}: {lines[:4]}"]
+    return []
+
+
+@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if exercises(ROOT / "notebooks" / n)] or ["(none)"])
+def test_with_the_reference_solutions_every_exercise_says_correct(name, open_notebook, artifacts):
+    """The notebook with each stub replaced by the solution in its <details> block (made by the lab_server fixture
+    as solutions/NAME), run all in JupyterLab: no error, and one "Correct:" line per coded exercise."""
+    if name == "(none)":
+        pytest.fail("no notebook has a coded exercise")
+    lab, ran, report = run_notebook(open_notebook, f"solutions/{name}", artifacts)
+    problems = find_problems(report, strict=True) + _exercise_lines(report, name, "Correct:")
+    problems += [line for cell in report for line in cell["outputText"].splitlines() if "not attempted yet" in line]
+    assert not problems, f"{name} with its reference solutions:\n  " + "\n  ".join(problems)
 
 
 def test_checker_flags_a_broken_widget_and_passes_good_ones(open_notebook, artifacts, lab_server):
