@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# JupyterLab refuses to start as root ("Running as root is not recommended. Use --allow-root to bypass");
+# containers, many cloud machines and CI run as root, so the flag is added for root only.
+LAB_UID   ?= $(shell id -u)
+ROOT_FLAG := $(if $(filter 0,$(LAB_UID)),--allow-root,)
+
 lab: install
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
 
 test: install
 	bash tests/run_tests.sh $(PY)
