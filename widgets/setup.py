@@ -3,7 +3,7 @@
 Example (the first code cell of every notebook)::
 
     from widgets import notebook_setup
-    device = notebook_setup(seed=0)
+    device = notebook_setup()
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 
-__all__ = ["notebook_setup", "choose_backend", "environment_report"]
+__all__ = ["notebook_setup", "choose_backend", "environment_report", "live_figures_failed"]
 
 
 def _ipympl_importable() -> tuple[bool, str]:
@@ -48,6 +48,22 @@ def choose_backend(*, in_colab: bool, in_kernel: bool, has_ipympl: bool, live: b
         return "inline", (f"Figures: static images{where} ({reason or 'ipympl is not installed'}); widgets redraw "
                           "a picture after each change.")
     return "widget", f"Figures: live (ipympl){where}; drag the sliders, click the plots."
+
+
+#: What Colab's matplotlib says when it refuses ipympl's backend after a pip install (Colab issues 5155, 5425).
+COLAB_BACKEND_ERROR = "is not a valid value for backend"
+
+
+def live_figures_failed(exc: BaseException, in_colab: bool = False) -> str:
+    """The one line ``notebook_setup`` prints when ``%matplotlib widget`` fails: why, and what still works."""
+    text = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    if COLAB_BACKEND_ERROR in str(exc):
+        why = ("Colab's matplotlib refuses ipympl's backend after installing the course (a known Colab problem, "
+               "issues 5155 and 5425)")
+    else:
+        why = f"live figures failed to start: {type(exc).__name__}: {text}"
+    return (f"Figures: static images{' on Colab' if in_colab else ''} ({why}); the sliders, buttons and boxes "
+            f"still work, and each change redraws the picture.")
 
 
 def notebook_setup(seed: int | None = None, live: bool = True):
@@ -92,10 +108,10 @@ def notebook_setup(seed: int | None = None, live: bool = True):
     if backend is not None:
         try:
             shell.run_line_magic("matplotlib", backend)
-        except Exception as exc:  # e.g. ipympl's frontend missing: still usable with pictures
+        except Exception as exc:  # live figures failed to start: every widget still works with pictures
             if backend == "widget":
                 shell.run_line_magic("matplotlib", "inline")
-                message = f"Figures: static images (the ipympl backend failed: {type(exc).__name__}: {exc})."
+                message = live_figures_failed(exc, in_colab)
             else:
                 message = f"Figures: matplotlib's default backend ({type(exc).__name__}: {exc})."
     print(message)
