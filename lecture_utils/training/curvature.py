@@ -9,8 +9,9 @@ operator, whose results then have no batch axis). :class:`MatrixOperator` wraps 
 stack of them), which is how the closed forms on quadratics are tested. :func:`exact_hessian` forms the full
 Hessian of a small net, the reference the tests compare against.
 
-The loss is evaluated with ``torch.func.functional_call`` on copies of the net's buffers, in training mode by
-default (batch norm uses the batch's statistics, as gradient descent sees them); nothing in the net changes.
+The loss is :func:`lecture_utils.training.loss_landscape.functional_loss` (``torch.func.functional_call`` on copies
+of the net's buffers), in training mode by default (batch norm uses the batch's statistics, as gradient descent sees
+them); nothing in the net changes.
 
 Example (a tiny net: the top eigenvalues by Lanczos equal those of the full Hessian)::
 
@@ -34,84 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validate import check_choice, check_int, check_memory, check_real
+from .._validate import check_int, check_memory, check_real
+from .loss_landscape import MODES, trainable_parameters, flat_parameters, functional_loss
 
 __all__ = ["HessianOperator", "MatrixOperator", "functional_loss", "flat_parameters", "exact_hessian",
-           "power_iteration", "lanczos", "hutchinson_trace", "slq", "EigenResult", "TraceEstimate",
+           "power_iteration", "lanczos", "lanczos_steps", "ritz_pairs", "hutchinson_trace", "slq", "EigenResult", "TraceEstimate",
            "SpectralDensity", "MODES"]
-
-#: How the loss treats batch norm and dropout: ``"train"`` (batch statistics) or ``"eval"`` (running statistics).
-MODES = ("train", "eval")
-
-
-def _params(net):
-    if not isinstance(net, torch.nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
-    if not named:
-        raise ValueError("net has no trainable parameters")
-    return named
-
-
-def flat_parameters(net: torch.nn.Module) -> torch.Tensor:
-    """A detached copy of the trainable parameters of ``net`` as one vector ``(P,)`` (the order of
-    ``net.parameters()``). Example: ``theta0 = flat_parameters(net)``"""
-    return torch.cat([p.detach().reshape(-1) for _, p in _params(net)]).clone()
-
-
-def _placed(net, X, y):
-    p0 = _params(net)[0][1]
-    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
-    y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
-    if len(X) != len(y) or len(X) == 0:
-        raise ValueError(f"X and y need one positive length, got {len(X)} and {len(y)}")
-    X = X.to(p0.device, p0.dtype if X.is_floating_point() else X.dtype)
-    y = y.to(p0.device, p0.dtype if y.is_floating_point() else y.dtype)
-    return X, y
-
-
-def functional_loss(net: torch.nn.Module, X, y, loss=None, *, mode: str = "train"):
-    """The loss of ``net`` on ``(X, y)`` as a function of its parameters: ``f(flat) -> scalar``.
-
-    ``flat`` is a vector ``(P,)`` in the order of :func:`flat_parameters`; the net itself is not changed (its
-    buffers are copied at every call, so batch norm's running statistics stay as they are). ``f`` works under
-    ``torch.func.vmap`` for nets without batch norm in training mode (see
-    :mod:`lecture_utils.training.loss_landscape`).
-
-    Args:
-        net: any module. X, y: inputs and labels (or targets), moved to the net's device and dtype.
-        loss: ``loss(y_hat, y)``; ``None`` = :func:`lecture_utils.training.train.task_loss`.
-        mode: ``"train"`` or ``"eval"`` (see :data:`MODES`).
-    Returns:
-        ``(f, X, y)``: the function and the placed data. Example: ``f, X, y = functional_loss(net, X, y)``
-    """
-    from torch.func import functional_call
-
-    from .nets import main_output
-    from .train import task_loss
-
-    check_choice("mode", mode, MODES)
-    loss_fn = task_loss if loss is None else loss
-    if not callable(loss_fn):
-        raise TypeError(f"loss must be a function loss(y_hat, y), got {type(loss).__name__}")
-    named = _params(net)
-    names, shapes = [n for n, _ in named], [p.shape for _, p in named]
-    sizes = [p.numel() for _, p in named]
-    buffers = dict(net.named_buffers())
-    X, y = _placed(net, X, y)
-
-    def f(flat):
-        params = {n: t.view(s) for n, t, s in zip(names, flat.split(sizes), shapes)}
-        was = net.training
-        net.train(mode == "train")
-        try:
-            out = functional_call(net, {**params, **{k: b.clone() for k, b in buffers.items()}}, (X,))
-        finally:
-            net.train(was)
-        return loss_fn(main_output(out), y)
-
-    return f, X, y
-
 
 class HessianOperator:
     """Products ``H v`` with the Hessian of the loss of ``net`` on ``(X, y)`` at its current parameters.
@@ -133,7 +62,7 @@ class HessianOperator:
 
     def __init__(self, net: torch.nn.Module, X, y, loss=None, *, mode: str = "train"):
         f, _, _ = functional_loss(net, X, y, loss, mode=mode)
-        self.params = [p for _, p in _params(net)]
+        self.params = [p for _, p in trainable_parameters(net)]
         self.dim = sum(p.numel() for p in self.params)
         self.dtype, self.device = self.params[0].dtype, self.params[0].device
         with torch.enable_grad():
@@ -297,8 +226,9 @@ def power_iteration(op, num_iters: int = 100, *, tol: float = 1e-6, v0=None, see
     return EigenResult(_out(lam_np, B), _out(V, B), _out(res_np, B), it + 1)
 
 
-def _lanczos(op, V0, m, gen):
-    """``m`` Lanczos steps with full reorthogonalization from ``V0`` ``(B, P)``: ``(alpha, beta, Q, last)``.
+def lanczos_steps(op, V0, m: int, gen: torch.Generator):
+    """The Lanczos recurrence behind :func:`lanczos` and :func:`slq`: ``m`` steps with full reorthogonalization
+    from ``V0`` ``(B, P)``; returns ``(alpha, beta, Q, last)``. ``gen`` draws the restart vectors.
 
     ``alpha`` ``(B, m)`` and ``beta`` ``(B, m - 1)`` build the tridiagonal ``T = Q^T H Q``; ``Q`` is ``(B, m, P)``;
     ``last`` ``(B,)`` the norm of the residual after step ``m``. A row whose Krylov space is exhausted continues
@@ -335,8 +265,9 @@ def _lanczos(op, V0, m, gen):
     return alpha, beta[:, :-1], Q, beta[:, -1]
 
 
-def _ritz(alpha, beta):
-    """Eigenvalues (largest first) and eigenvectors of the tridiagonal matrices; NaN rows stay NaN."""
+def ritz_pairs(alpha, beta):
+    """Eigenvalues ``(B, m)`` (largest first) and eigenvectors ``(B, m, m)`` of the tridiagonal matrices built from
+    :func:`lanczos_steps`' ``alpha`` and ``beta``; a row that is not finite gives NaN eigenvalues."""
     T = torch.diag_embed(alpha) + torch.diag_embed(beta, 1) + torch.diag_embed(beta, -1)
     bad = ~torch.isfinite(T).all(2).all(1)
     theta, S = torch.linalg.eigh(torch.where(bad[:, None, None], torch.zeros_like(T), T))
@@ -361,8 +292,8 @@ def lanczos(op, k: int = 1, num_iters: int | None = None, *, v0=None, seed: int 
     k = check_int("k", k, low=1, high=P)
     m = min(P, max(3 * k, 30)) if num_iters is None else check_int("num_iters", num_iters, low=k, high=P)
     V0, gen = _start(op, v0, seed)
-    alpha, beta, Q, last = _lanczos(op, V0, m, gen)
-    theta, S = _ritz(alpha, beta)
+    alpha, beta, Q, last = lanczos_steps(op, V0, m, gen)
+    theta, S = ritz_pairs(alpha, beta)
     Y = torch.einsum("bjk,bjp->bkp", S[:, :, :k], Q)
     res = (last[:, None] * S[:, -1, :k]).abs()
     as_np = lambda t: t.cpu().double().numpy()  # noqa: E731
@@ -445,8 +376,8 @@ def slq(op, num_probes: int = 10, num_iters: int | None = None, *, seed: int | N
     nodes, weights = [], []
     for _ in range(num_probes):
         z = _draw((B or 1, P), gen, "rademacher", dtype).to(device)
-        alpha, beta, _, _ = _lanczos(op, z, m, gen)
-        theta, S = _ritz(alpha, beta)
+        alpha, beta, _, _ = lanczos_steps(op, z, m, gen)
+        theta, S = ritz_pairs(alpha, beta)
         nodes.append(theta.cpu().double().numpy())
         weights.append((S[:, 0, :] ** 2).cpu().double().numpy())
     nodes, weights = np.stack(nodes, 1), np.stack(weights, 1)

@@ -8,7 +8,8 @@ Introduced in lecture 10. A slice shows the loss on a plane through ``center``:
 weights, so that a net whose weights were scaled up, which computes nearly the same function, does not look
 flatter; biases and batch-norm parameters get 0 (their ``ignore='biasbn'``). The grid is evaluated for many points
 at once with ``torch.func.vmap`` over ``functional_call`` (:func:`losses_at`; ``batched=False`` loads each point
-into the net instead, the reference). A 2D slice is two directions out of ``P``: it can show barriers and the
+into the net instead, the reference); :func:`functional_loss`, the loss as a function of a flat parameter vector,
+is shared with :mod:`lecture_utils.training.curvature`. A 2D slice is two directions out of ``P``: it can show barriers and the
 shape along those directions, and it cannot show what happens along the others.
 
 Example::
@@ -34,13 +35,85 @@ import numpy as np
 import torch
 
 from .._validate import check_array, check_choice, check_int
-from .curvature import _params, flat_parameters, functional_loss
 
-__all__ = ["losses_at", "interpolate", "random_direction", "filter_norms", "grid_2d", "Grid", "trajectory_pca",
+__all__ = ["functional_loss", "flat_parameters", "trainable_parameters", "MODES", "losses_at", "interpolate", "random_direction", "filter_norms", "grid_2d", "Grid", "trajectory_pca",
            "TrajectoryPCA", "NORMALIZATIONS"]
 
+#: How the loss treats batch norm and dropout: ``"train"`` (batch statistics) or ``"eval"`` (running statistics).
+MODES = ("train", "eval")
 #: How :func:`random_direction` rescales a direction: per filter (Li et al.), per layer (whole tensor), or not.
 NORMALIZATIONS = ("filter", "layer", None)
+
+
+def trainable_parameters(net) -> list:
+    """``[(name, parameter), ...]`` of the parameters of ``net`` that require grad, in ``net.parameters()`` order:
+    the coordinates of every flat parameter vector here. ``TypeError`` for a non-module, ``ValueError`` if none.
+    Example: ``[n for n, _ in trainable_parameters(net)]``"""
+    if not isinstance(net, torch.nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("net has no trainable parameters")
+    return named
+
+
+def flat_parameters(net: torch.nn.Module) -> torch.Tensor:
+    """A detached copy of the trainable parameters of ``net`` as one vector ``(P,)`` (the order of
+    ``net.parameters()``). Example: ``theta0 = flat_parameters(net)``"""
+    return torch.cat([p.detach().reshape(-1) for _, p in trainable_parameters(net)]).clone()
+
+
+def _placed(net, X, y):
+    p0 = trainable_parameters(net)[0][1]
+    X = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+    y = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"X and y need one positive length, got {len(X)} and {len(y)}")
+    X = X.to(p0.device, p0.dtype if X.is_floating_point() else X.dtype)
+    y = y.to(p0.device, p0.dtype if y.is_floating_point() else y.dtype)
+    return X, y
+
+
+def functional_loss(net: torch.nn.Module, X, y, loss=None, *, mode: str = "train"):
+    """The loss of ``net`` on ``(X, y)`` as a function of its parameters: ``f(flat) -> scalar``.
+
+    ``flat`` is a vector ``(P,)`` in the order of :func:`flat_parameters`; the net itself is not changed (its
+    buffers are copied at every call, so batch norm's running statistics stay as they are). ``f`` works under
+    ``torch.func.vmap`` for nets without batch norm in training mode (:func:`losses_at` handles those).
+
+    Args:
+        net: any module. X, y: inputs and labels (or targets), moved to the net's device and dtype.
+        loss: ``loss(y_hat, y)``; ``None`` = :func:`lecture_utils.training.train.task_loss`.
+        mode: ``"train"`` or ``"eval"`` (see :data:`MODES`).
+    Returns:
+        ``(f, X, y)``: the function and the placed data. Example: ``f, X, y = functional_loss(net, X, y)``
+    """
+    from torch.func import functional_call
+
+    from .nets import main_output
+    from .train import task_loss
+
+    check_choice("mode", mode, MODES)
+    loss_fn = task_loss if loss is None else loss
+    if not callable(loss_fn):
+        raise TypeError(f"loss must be a function loss(y_hat, y), got {type(loss).__name__}")
+    named = trainable_parameters(net)
+    names, shapes = [n for n, _ in named], [p.shape for _, p in named]
+    sizes = [p.numel() for _, p in named]
+    buffers = dict(net.named_buffers())
+    X, y = _placed(net, X, y)
+
+    def f(flat):
+        params = {n: t.view(s) for n, t, s in zip(names, flat.split(sizes), shapes)}
+        was = net.training
+        net.train(mode == "train")
+        try:
+            out = functional_call(net, {**params, **{k: b.clone() for k, b in buffers.items()}}, (X,))
+        finally:
+            net.train(was)
+        return loss_fn(main_output(out), y)
+
+    return f, X, y
 
 
 def _as_points(net, points):
@@ -65,7 +138,7 @@ def losses_at(net: torch.nn.Module, X, y, points, loss=None, *, mode: str = "tra
     Example: ``losses_at(net, X, y, torch.stack([theta_a, theta_b]))``
     """
     chunk_size = check_int("chunk_size", chunk_size, low=1)
-    check_choice("mode", mode, ("train", "eval"))
+    check_choice("mode", mode, MODES)
     pts = _as_points(net, points)
     has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
     if not batched:
@@ -125,7 +198,7 @@ def random_direction(net: torch.nn.Module, seed: int = 0, *, normalization: str 
     check_choice("bias", bias, ("zero", "weights"))
     gen = torch.Generator().manual_seed(check_int("seed", seed, low=0))
     pieces = []
-    for _, p in _params(net):
+    for _, p in trainable_parameters(net):
         w = p.detach()
         d = torch.randn(w.shape, generator=gen, dtype=torch.float64).to(w.device, w.dtype)
         if w.dim() <= 1:
@@ -142,7 +215,7 @@ def random_direction(net: torch.nn.Module, seed: int = 0, *, normalization: str 
 def filter_norms(net: torch.nn.Module, flat=None) -> list:
     """The norm of every filter of every weight tensor (dim >= 2) of ``net``, or of the vector ``flat`` laid out
     like the net's parameters: a list of ``(out,)`` numpy arrays. Example: ``filter_norms(net, d)``"""
-    named = _params(net)
+    named = trainable_parameters(net)
     if flat is None:
         tensors = [p.detach() for _, p in named]
     else:

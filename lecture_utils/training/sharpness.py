@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .._validate import check_int
-from .curvature import _lanczos, _ritz
+from .curvature import lanczos_steps, ritz_pairs
 from .stacked import StackedMLP, task_losses
 
 __all__ = ["StackedHessian", "fit_sharpness", "run_sharpness", "SharpnessHistory"]
@@ -93,8 +93,8 @@ def _measure(stack, X, y, loss, v0, num_iters, gen):
     if v0 is None:
         v0 = torch.randn(H.batch, H.dim, generator=gen, dtype=H.dtype).to(H.device)
     v0 = torch.where(torch.isfinite(v0), v0, torch.randn(v0.shape, generator=gen, dtype=H.dtype).to(H.device))
-    alpha, beta, Q, _ = _lanczos(H, v0, m, gen)
-    theta, S = _ritz(alpha, beta)
+    alpha, beta, Q, _ = lanczos_steps(H, v0, m, gen)
+    theta, S = ritz_pairs(alpha, beta)
     top = torch.einsum("bj,bjp->bp", S[:, :, 0], Q)
     sharp = theta[:, 0].cpu().double().numpy()
     return H.loss, np.where(alive, sharp, np.nan), top
