@@ -374,7 +374,8 @@ METHODS = {"random search": random_search, "evolution strategy": evolution_strat
 
 
 def evaluations_to_target(traj: Trajectory, target: float) -> np.ndarray:
-    """Evaluations each run needed before its best value was ``<= target``; -1 where it never got there.
+    """Evaluations each run needed before its best value was ``<= target``; ``inf`` where it never got there (so a
+    median or a sort counts a failure as the slowest run, never as a fast one).
 
     For a gradient-free result it reads ``extras["evals"]``; for a gradient method's trajectory (no ``evals``),
     step ``t`` has used ``t + 1`` evaluations of value and gradient.
@@ -383,7 +384,7 @@ def evaluations_to_target(traj: Trajectory, target: float) -> np.ndarray:
         traj: a trajectory from this module or :func:`lecture_utils.optim.run`.
         target: the value to reach.
     Returns:
-        ``(B,)`` int array. Example: ``evaluations_to_target(res, 1e-3)``
+        ``(B,)`` float array of whole numbers and ``inf``. Example: ``evaluations_to_target(res, 1e-3)``
     """
     if not isinstance(traj, Trajectory):
         raise TypeError(f"traj must be a lecture_utils.trajectory.Trajectory, got {type(traj).__name__}")
@@ -394,13 +395,13 @@ def evaluations_to_target(traj: Trajectory, target: float) -> np.ndarray:
         best = np.fmin.accumulate(traj.values, axis=0)
         hit = best <= target
     first = hit.argmax(0)
-    return np.where(hit.any(0), evals[first], -1)
+    return np.where(hit.any(0), evals[first].astype(float), np.inf)
 
 
 def gradient_descent_evaluations(surface: Surface, opt: Optimizer, x0, target: float, max_steps: int = 10_000):
     """Run a gradient method until its value is ``<= target`` and count what it used.
 
-    Returns a dict with ``steps`` (updates taken, -1 if the target was not reached within ``max_steps``),
+    Returns a dict with ``steps`` (updates taken, ``inf`` if the target was not reached within ``max_steps``),
     ``gradient_evals`` (``steps + 1`` evaluations of value and gradient, the start included) and
     ``finite_difference_evals`` (``(steps + 1) * (d + 1)``: what the same run costs in function evaluations if
     each gradient is estimated by forward differences, one extra evaluation per coordinate) and ``trajectory``
@@ -419,11 +420,10 @@ def gradient_descent_evaluations(surface: Surface, opt: Optimizer, x0, target: f
         hit = evaluations_to_target(traj, target)
         if hit.shape != (1,):
             raise ValueError("x0 must be a single start point (shape (d,))")
-        if hit[0] > 0 or num_steps == max_steps:
+        if np.isfinite(hit[0]) or num_steps == max_steps:
             break
         num_steps = min(2 * num_steps, max_steps)
+    if not np.isfinite(hit[0]):
+        return {"steps": math.inf, "gradient_evals": math.inf, "finite_difference_evals": math.inf, "trajectory": traj}
     n = int(hit[0])
-    steps = n - 1 if n > 0 else -1
-    d = surface.dim
-    return {"steps": steps, "gradient_evals": n, "finite_difference_evals": n * (d + 1) if n > 0 else -1,
-            "trajectory": traj}
+    return {"steps": n - 1, "gradient_evals": n, "finite_difference_evals": n * (surface.dim + 1), "trajectory": traj}

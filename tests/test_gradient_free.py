@@ -108,6 +108,8 @@ def test_evaluations_to_target_of_a_gradient_trajectory():
     f = 0.5 * (4 * 0.8 ** (2 * t) + 16 * 0.2 ** (2 * t))
     assert need[0] == np.argmax(f <= 1e-3) + 1
     assert need[1] == 1  # already below the target at the start
+    far = optim.run(s, optim.SGD(lr=1e-4), [[2.0, 2.0], [0.001, 0.001]], num_steps=5, tol=0.0)
+    assert list(gf.evaluations_to_target(far, 1e-3)) == [np.inf, 1.0]  # a median over runs ranks failures last
     out = gf.gradient_descent_evaluations(s, optim.SGD(lr=0.2), [2.0, 2.0], 1e-3)
     assert out["gradient_evals"] == need[0] and out["steps"] == need[0] - 1
     assert out["finite_difference_evals"] == need[0] * 3
@@ -117,7 +119,7 @@ def test_evaluations_to_target_of_a_gradient_trajectory():
     assert slow["steps"] > 128
     assert slow["gradient_evals"] == np.argmax(long.values[:, 0] <= 1e-3) + 1
     never = gf.gradient_descent_evaluations(s, optim.SGD(lr=1e-6), [2.0, 2.0], 1e-3, max_steps=10)
-    assert never["steps"] == -1 and never["gradient_evals"] == -1
+    assert never["steps"] == np.inf and never["gradient_evals"] == np.inf  # a failure is never a fast run
 
 
 def test_works_on_a_high_dimensional_surface_from_a_function():
