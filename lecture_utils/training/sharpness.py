@@ -136,10 +136,13 @@ def fit_sharpness(nets, data, lrs, num_steps: int, *, every: int = 10, num_iters
             losses[dead] = float("nan")
         state["dead"] = ~torch.isfinite(losses) if dead is None else dead | ~torch.isfinite(losses)
         state["losses"].append(losses)
+        state["stack"], state["step"] = stack, step
         if step % every == 0 or step == num_steps:
-            Xs, ys = state["X"], state["y"]
-            state["measured"] = _measure(stack, Xs, ys, loss, state["v"], num_iters, gen)
-            state["v"] = state["measured"][2]
+            measure(stack, step)
+
+    def measure(stack, step):
+        state["measured"] = _measure(stack, state["X"], state["y"], loss, state["v"], num_iters, gen)
+        state["v"], state["measured_step"] = state["measured"][2], step
 
     run = fit_many(nets, (X, y), torch.optim.SGD, epochs=num_steps, batch_size=n, lrs=lrs, opt_kwargs={"lr": 0.1},
                    order="sequential", loss=loss, eval_every=every, callback=callback, drop_last=False,
@@ -156,6 +159,8 @@ def fit_sharpness(nets, data, lrs, num_steps: int, *, every: int = 10, num_iters
     for rec in run:
         step_loss = torch.stack(state["losses"], 1).cpu().double().numpy() if state["losses"] else np.zeros((K, 0))
         state["losses"] = []
+        if state.get("measured_step") != rec["step"]:  # training ended early (every model diverged)
+            measure(state["stack"], rec["step"])
         l, s, _ = state["measured"]
         diverged = np.asarray(rec["diverged"], bool) | ~np.isfinite(l)
         yield {"step": int(rec["step"]), "loss": np.where(diverged, np.nan, l), "sharpness": s,
