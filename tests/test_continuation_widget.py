@@ -63,7 +63,7 @@ def test_changing_the_start_recomputes_path_and_plain_descent(widget):
 
 
 def test_errors_are_shown_in_the_widget(widget):
-    widget._on_sigma({"new": -1.0})
+    widget.update(sigma=-1.0)
     assert "sigma" in widget.error and "ValueError" in widget.error
     widget.controls["sigma"].value = 0.5
     assert widget.error == ""

@@ -82,14 +82,14 @@ def test_start_in_an_event_loop_yields_and_stop_is_heard(ds):
 
     async def main():
         dash.start()
-        assert dash._task is not None and dash.running is False  # scheduled, not yet started
+        assert dash.task is not None and dash.running is False  # scheduled, not yet started
         for _ in range(100_000):  # hand control to the loop until a first epoch is drawn
             await asyncio.sleep(0)
             if any(len(h) and h.last["epoch"] >= 1 for h in dash.history.values()):
                 break
         assert dash.running  # the training runs in the loop, between our awaits
         dash.controls["stop"].click()
-        await dash._task
+        await dash.task
 
     asyncio.run(main())
     assert not dash.running and "stopped" in dash.status_text
@@ -146,10 +146,10 @@ def test_live_canvas_waits_for_its_front_end(ds):
     dash = TrainingDashboard(configs(), ds, epochs=1, live=False)
     draws = []
     dash.fig.canvas.mpl_connect("draw_event", lambda event: draws.append(1))
-    dash.live, dash._displayed = True, True          # what show() under the ipympl backend leaves behind
+    dash.live, dash.displayed = True, True          # what show() under the ipympl backend leaves behind
     dash.fig.canvas.syncing_data_url = True          # ipympl: the front end has not sent 'initialized' yet
     dash.run()
-    assert not draws and dash._stale and len(dash.history["plain"]) == 2
+    assert not draws and dash.stale and len(dash.history["plain"]) == 2
     dash.fig.canvas.syncing_data_url = False         # the front end is ready
     dash.redraw(full=True)
-    assert draws and not dash._stale
+    assert draws and not dash.stale

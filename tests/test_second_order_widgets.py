@@ -20,14 +20,14 @@ def test_quasi_newton_ellipses_draws_the_trajectory_it_computed():
     ref = quasi_newton.bfgs(surfaces.get("rosenbrock"), DEFAULT_STARTS["rosenbrock"], 40, tol=1e-8)
     assert np.allclose(w.traj.xs, ref.xs)
     w.set(step=10)
-    x, y = w._path.get_data()
+    x, y = w.path_line.get_data()
     assert np.allclose(np.c_[x, y], ref.xs[:11, 0])
-    ex, ey = w._ell.get_data()
+    ex, ey = w.ellipse_line.get_data()
     M = ref.extras["inv_hessians"][10, 0]
     v = np.c_[ex, ey] - ref.xs[10, 0]
     q = np.einsum("ni,ij,nj->n", v, np.linalg.inv(M), v)
     assert np.allclose(q, q[0])
-    assert len(w._history.get_segments()) == 10
+    assert len(w.history_ellipses.get_segments()) == 10
     assert "step 10" in w.status_text and "BFGS" in w.status_text
     assert not w.errors
 
@@ -61,7 +61,7 @@ def test_second_order_race_runs_every_method_and_shows_status():
     assert w.trajs["GD"].converged_at[0] < 0
     assert w.trajs["GD"].lrs[0] == pytest.approx(2 / 101)
     w.set(step=5)
-    x, y = w._paths["BFGS"].get_data()
+    x, y = w.path_lines["BFGS"].get_data()
     assert np.allclose(np.c_[x, y], w.trajs["BFGS"].xs[:6, 0])
     assert len(w.status_text.splitlines()) == len(RACE_METHODS)
     assert not w.errors
@@ -74,7 +74,7 @@ def test_second_order_race_kappa_and_methods_controls():
     assert w.surface.params["kappa"] == pytest.approx(1000.0)
     assert w.trajs["GD"].values[-1, 0] > gd_small  # worse conditioning, slower GD
     w.set(methods=("Newton", "BFGS"))
-    assert w._paths["Newton"].get_visible() and not w._paths["GD"].get_visible()
+    assert w.path_lines["Newton"].get_visible() and not w.path_lines["GD"].get_visible()
     assert len(w.status_text.splitlines()) == 2
     w.set(methods=())  # an empty choice is an error shown in the widget, not an exception
     assert "select at least one method" in w.error
@@ -102,8 +102,8 @@ def test_live_canvas_is_not_drawn_before_its_front_end_is_ready(monkeypatch):
     draws = []
     monkeypatch.setattr(w.fig.canvas, "draw", lambda *a, **k: draws.append(1))
     w.set(step=5)
-    assert draws == [] and w._stale
-    x, y = w._path.get_data()
+    assert draws == [] and w.stale
+    x, y = w.path_line.get_data()
     assert len(x) == 6  # the artists were still updated
     w.fig.canvas.syncing_data_url = False  # the front end is ready: drawing resumes
     w.set(step=6)

@@ -49,7 +49,7 @@ def test_each_cloud_point_is_a_real_minibatch_step(w):
     # every point is theta - lr * (mean gradient of 8 distinct examples)
     G = w.problem.example_grads(theta)
     for k in (0, 17, 399):
-        rows = np.flatnonzero(w._selection[k])
+        rows = np.flatnonzero(w.selection[k])
         assert len(rows) == 8
         np.testing.assert_allclose(w.cloud_pts.get_offsets()[k], theta - lr * G[rows].mean(axis=0))
 

@@ -174,7 +174,7 @@ def test_static_image_is_refreshed_on_each_update_once_displayed():
 
 def test_blitted_frame_equals_a_full_draw():
     w = _Line()
-    w._displayed = True
+    w.displayed = True
     w.redraw(full=True)
     w.controls["slope"].value = 0.3  # blit path
     blitted = np.asarray(w.fig.canvas.buffer_rgba()).copy()
@@ -210,11 +210,11 @@ def test_live_canvas_gets_a_valid_first_frame_and_no_broken_draws_before_its_fro
     assert picture.size == (900, 400) and tuple(canvas._size) == (900, 400)
     draws.clear()  # savefig made that picture
     w.controls["slope"].value = 0.2  # a change from code while the front end is not ready: no draw
-    assert draws == [] and canvas._data_url == url and w._stale
+    assert draws == [] and canvas._data_url == url and w.stale
     assert list(w.line.get_ydata()) == [0, 0.2]  # the artist was still updated
     canvas.syncing_data_url = False  # the front end said 'initialized'
     w.controls["slope"].value = 0.3
-    assert draws == [1] and not w._stale and canvas._data_url == url
+    assert draws == [1] and not w.stale and canvas._data_url == url
 
 
 def test_static_returns_png_image_and_sets_controls():

@@ -1,8 +1,6 @@
 """BasinMap, PhaseDiagram and OptimizerRace driven headless, checked against optim.run and closed forms."""
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 
@@ -78,7 +76,7 @@ def test_basin_map_recomputes_when_lr_moves_and_shows_divergence(basin):
 
 def test_basin_map_click_draws_the_run_from_there(basin):
     w = basin
-    w._on_click(types.SimpleNamespace(inaxes=w.ax, xdata=-1.0, ydata=-2.0, button=1))
+    w.click(-1.0, -2.0)
     traj = optim.run(w.surface, optim.SGD(lr=w.controls["lr"].value), [-1.0, -2.0], 100)
     np.testing.assert_allclose(w.probe_line.get_xdata(), traj.xs[:, 0, 0])
     np.testing.assert_allclose(w.probe_line.get_ydata(), traj.xs[:, 0, 1])
@@ -150,7 +148,7 @@ def test_phase_diagram_marker_follows_sliders_without_recomputing(phase, monkeyp
     one = optim.run(w.surface, optim.SGD(lr=w.controls["lr"].value, momentum=0.7), w.x0, 150)
     np.testing.assert_allclose(w.run_line.get_ydata(), one.grad_norms[:, 0])
     assert one.status(0) in w.status_text
-    w._on_click(types.SimpleNamespace(inaxes=w.ax, xdata=0.2, ydata=0.3, button=1))
+    w.click(0.2, 0.3)
     assert w.controls["momentum"].value == pytest.approx(0.3) and w.marker.get_ydata()[0] == pytest.approx(0.3)
 
 
@@ -189,7 +187,7 @@ def test_race_table_ranks_optim_run_results_and_follows_the_step():
 def test_basin_map_lr_move_is_blitted_and_equals_a_full_draw():
     """An lr move changes the map and the title only: no full redraw of contours and legend, same pixels."""
     w = BasinMap("himmelblau", "sgd", lr=0.01, resolution=30, num_steps=60)
-    w._displayed = True
+    w.displayed = True
     w.redraw(full=True)
     full_draws = []
     w.fig.canvas.mpl_connect("draw_event", lambda event: full_draws.append(1))

@@ -1,7 +1,6 @@
 """Explorer1D and Explorer2D driven headless: set controls from code, check the artists against optim.run."""
 from __future__ import annotations
 
-import types
 
 import numpy as np
 import pytest
@@ -172,8 +171,7 @@ def test_explorer2d_diverging_lr_puts_the_step_in_the_status(rosen):
 def test_explorer2d_click_moves_the_start_point(rosen):
     w = rosen
     w.controls["step"].value = 10
-    event = types.SimpleNamespace(inaxes=w.ax, xdata=0.5, ydata=-0.5, button=1)
-    w._on_click(event)
+    w.click(0.5, -0.5)
     assert (w.controls["x0"].value, w.controls["y0"].value) == pytest.approx((0.5, -0.5), abs=0.011)
     np.testing.assert_allclose(np.ravel(_xy(w.start_marker)), [w.controls["x0"].value, w.controls["y0"].value])
     for i, traj in enumerate(_reference_runs(w)):
@@ -181,7 +179,7 @@ def test_explorer2d_click_moves_the_start_point(rosen):
         np.testing.assert_allclose([x[0], y[0]], traj.xs[0, 0])
         np.testing.assert_allclose([x[-1], y[-1]], traj.xs[-1, 0])
     before = (w.controls["x0"].value, w.controls["y0"].value)
-    w._on_click(types.SimpleNamespace(inaxes=w.ax_value, xdata=10.0, ydata=1.0, button=1))
+    w.click(10.0, 1.0, ax=w.ax_value)
     assert (w.controls["x0"].value, w.controls["y0"].value) == before  # clicks elsewhere are ignored
     w.controls["x0"].value, w.controls["y0"].value = -1.5, 2.0
 
@@ -233,7 +231,7 @@ def test_explorer2d_accepts_a_quadratic_loss_surface_with_closed_form_minimum():
 
 def test_explorer2d_3d_view_toggle_and_start_outside_box():
     w = Explorer2D("rosenbrock", "adam", lr=0.01, x0=(3.0, 4.0), num_steps=50)
-    w._displayed = True  # draw every change, as on screen
+    w.displayed = True  # draw every change, as on screen
     assert w.ax.get_xlim()[1] >= 3.0 and w.ax.get_ylim()[1] >= 4.0
     assert (w.controls["x0"].value, w.controls["y0"].value) == (3.0, 4.0)
     w.controls["view3d"].value = True
@@ -245,9 +243,9 @@ def test_explorer2d_3d_view_toggle_and_start_outside_box():
     inside = (p[:, 0] >= xlo) & (p[:, 0] <= xhi) & (p[:, 1] >= ylo) & (p[:, 1] <= yhi)
     assert inside.sum() > 5
     np.testing.assert_allclose(np.asarray(xs)[inside], p[inside, 0])  # points outside the box are not drawn
-    np.testing.assert_allclose(np.asarray(zs)[inside], np.clip(w.surface.value(p[inside]), *w._z_range))
+    np.testing.assert_allclose(np.asarray(zs)[inside], np.clip(w.surface.value(p[inside]), *w.z_range))
     assert np.all(np.isnan(np.asarray(xs)[~inside]))
-    w._on_click(types.SimpleNamespace(inaxes=w.ax3d, xdata=0.0, ydata=0.0, button=1))
+    w.click(0.5, 0.5, ax=w.ax3d, coords="axes")
     assert w.controls["x0"].value == 3.0  # clicks rotate the 3D view, they do not move the start
     w.controls["view3d"].value = False
     assert w.ax.get_visible() and not w.ax3d.get_visible()
@@ -284,7 +282,7 @@ def test_explorer2d_validates_arguments(kwargs, exc, match):
 
 def test_explorer_blitted_frames_equal_full_draws_and_presenter_mode_works():
     w = Explorer2D("himmelblau", ["sgd", "adam"], num_steps=60)
-    w._displayed = True
+    w.displayed = True
     w.redraw(full=True)
     w.controls["step"].value = 20  # blitted
     blitted = np.asarray(w.fig.canvas.buffer_rgba()).copy()

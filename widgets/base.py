@@ -12,6 +12,12 @@ Drawing follows the house style: artists are created once and updated; artists r
 :meth:`Widget.animate` are redrawn by blitting (restore the cached background, draw only them), and the
 background is refreshed on each full draw (``draw_event``).
 
+Tests and instructors drive a widget through public means only: set ``controls[name].value``,
+:meth:`Widget.click` the figure (the same handlers as a mouse click), read :attr:`Widget.error`,
+:attr:`Widget.status_text`, :attr:`Widget.stale` and the artists. :meth:`Widget.close` frees every ipywidget
+model the widget made (controls, boxes, labels, their layouts and styles), disconnects its observers and
+figure callbacks, closes the figure and drops the stored runs.
+
 Example::
 
     w = Explorer2D("rosenbrock"); w.controls["lr"].value = 1e-3; w.show()
@@ -24,11 +30,12 @@ import traceback
 from contextlib import contextmanager
 
 import ipywidgets
+import numpy as np
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from . import figures, presenter, style
 
-__all__ = ["Widget", "callback", "STATUS_CLASS"]
+__all__ = ["Widget", "callback", "close_models", "STATUS_CLASS"]
 
 #: CSS class of every widget's status line (browser tests find it by this class).
 STATUS_CLASS = "lecture-status"
@@ -51,6 +58,46 @@ def callback(fn):
         self.clear_error(fn.__name__.lstrip("_"))
         return out
     return wrapper
+
+
+def _models_under(roots) -> list:
+    """Every ipywidget model reachable from ``roots`` (widgets, or lists, tuples and dicts of them) through
+    the models' synced traits: children, ``layout``, ``style``, a canvas's ``toolbar``..."""
+    found: dict = {}
+    stack = list(roots)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+        elif isinstance(obj, ipywidgets.Widget) and id(obj) not in found:
+            found[id(obj)] = obj
+            for key in obj.keys:
+                try:
+                    val = getattr(obj, key)
+                except Exception:  # a trait that cannot be read any more: nothing to follow
+                    continue
+                if isinstance(val, (ipywidgets.Widget, list, tuple)):
+                    stack.append(val)
+    return list(found.values())
+
+
+def close_models(*roots) -> int:
+    """Close every ipywidget model under ``roots`` (see :func:`_models_under`) and drop its observers and
+    click handlers, so nothing outside refers back to the widget that made them. Returns how many were closed.
+
+    ``Widget.close`` closes a model only: its ``layout`` and ``style`` models stay open, and its observers keep
+    whatever they are bound to alive. Example: ``close_models(box)``
+    """
+    models = _models_under(roots)
+    for m in models:
+        m.close()
+        m.unobserve_all()
+        handlers = getattr(m, "_click_handlers", None)  # Button.on_click keeps its callbacks here
+        if handlers is not None:
+            handlers.callbacks.clear()
+    return len(models)
 
 
 class _OnDemandLayout(ConstrainedLayoutEngine):
@@ -120,6 +167,8 @@ class Widget:
         self._layout = None
         self._css = None
         self._image = None
+        self._closed = False
+        self._canvas_cids: list = []
         self._presenter = style.is_presenter()
         self._style_scale = style.PRESENTER_FONT_SCALE if self._presenter else 1.0
         if not self.live:
@@ -127,10 +176,43 @@ class Widget:
             self.notice.value = ("<i>Static images: the ipympl backend is not active, so the figure is redrawn "
                                  "as a picture after each change (run <code>%matplotlib widget</code> for a live "
                                  "figure you can click).</i>")
-        self.fig.canvas.mpl_connect("draw_event", self._on_draw_event)
+        self.connect_canvas("draw_event", self._on_draw_event)
         presenter.track(self)
 
     # ---- figure --------------------------------------------------------------------------------------
+    #: Attributes holding computed data (runs, grids, histories): :meth:`close` drops them.
+    _data_attrs: tuple = ()
+
+    def connect_canvas(self, event: str, fn) -> int:
+        """Connect ``fn`` to a matplotlib canvas event (``"button_press_event"``); :meth:`close` disconnects it."""
+        cid = self.fig.canvas.mpl_connect(event, fn)
+        self._canvas_cids.append(cid)
+        return cid
+
+    def click(self, x: float, y: float, *, ax=None, coords: str = "data", button: int = 1):
+        """Click the figure at ``(x, y)`` as the mouse does: the widget's click handlers get the same
+        ``MouseEvent`` a press of ``button`` there would give them (``inaxes``, ``xdata``, ``ydata``).
+
+        Args:
+            x, y: the point, in ``ax``'s data coordinates (``coords="data"``) or as fractions of ``ax``
+                (``coords="axes"``: ``(0, 0)`` is its lower-left corner, ``(1.2, 0.5)`` lies right of it).
+            ax: the axes the coordinates refer to (default ``self.ax``, the widget's main panel).
+        Returns the event. Example: ``w.click(0.5, -0.5)`` (Explorer2D: the start point moves there)
+        """
+        from matplotlib.backend_bases import MouseEvent
+
+        ax = ax if ax is not None else getattr(self, "ax", None)
+        if ax is None:
+            raise ValueError("click needs ax= (this widget has no main panel self.ax)")
+        if coords not in ("data", "axes"):
+            raise ValueError(f"coords must be 'data' or 'axes', got {coords!r}")
+        transform = ax.transData if coords == "data" else ax.transAxes
+        with np.errstate(all="ignore"):  # a point off a log axis maps to NaN pixels: a click on nothing
+            px, py = (float(v) for v in transform.transform((float(x), float(y))))
+        event = MouseEvent("button_press_event", self.fig.canvas, px, py, button=button)
+        self.fig.canvas.callbacks.process("button_press_event", event)
+        return event
+
     def animate(self, *artists):
         """Mark artists that change on every frame: they are blitted over a cached background."""
         for a in artists:
@@ -148,7 +230,8 @@ class Widget:
 
     def _draw_animated(self):
         for a in self._animated:
-            if a.get_visible() and a.axes is not None:
+            # An artist on a hidden axes (the 3D view while the contour plot shows) is not on screen.
+            if a.get_visible() and a.axes is not None and a.axes.get_visible():
                 self.fig.draw_artist(a)
 
     @contextmanager
@@ -307,7 +390,31 @@ class Widget:
                 self._layout.add_class(presenter.PRESENTER_CLASS)
         return self._layout
 
+    @property
+    def displayed(self) -> bool:
+        """True once the widget was shown: from then on every change is drawn (static images: re-encoded).
+
+        Setting it to True draws every change as on screen, without a front end (tests, benchmarks)."""
+        return self._displayed
+
+    @displayed.setter
+    def displayed(self, value: bool):
+        self._displayed = bool(value)
+
+    @property
+    def stale(self) -> bool:
+        """True while the artists hold changes that are not drawn yet (not shown, held, or the live front
+        end is not ready)."""
+        return self._stale
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._closed
+
     def _prepare_display(self):
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} was closed; build a new one to show it")
         self._displayed = True
         if self.live and figures.front_end_pending(self.fig.canvas):
             self._pending_full = True
@@ -332,17 +439,36 @@ class Widget:
         return self.layout._repr_mimebundle_(**kwargs)
 
     def close(self):
-        """Close the figure and every control (frees the kernel-side widget models)."""
+        """Free what the widget holds: every ipywidget model it made (controls, boxes, labels, and their
+        layout and style models) is closed and loses its observers, the figure's callbacks are disconnected
+        and the figure is closed and cleared, and the stored runs are dropped. Calling it again does nothing.
+
+        Example: ``w.close()``
+        """
+        if self._closed:
+            return
+        self._closed = True
         presenter.untrack(self)
+        self._before_close()
+        canvas = self.fig.canvas
+        for cid in self._canvas_cids:
+            canvas.mpl_disconnect(cid)
+        self._canvas_cids = []
+        # Everything this object refers to: controls, rows of controls, labels, the layout, the canvas.
+        close_models(*vars(self).values(), self.canvas_widget)
         if self.live:
             import matplotlib.pyplot as plt
 
             plt.close(self.fig)
-        for c in self.controls.values():
-            c.close()
-        for w in (self.output, self.status, self.notice, self._image, self._css, self._layout):
-            if w is not None:
-                w.close()
+        self._animated = []
+        self._background = None
+        self.fig.clear()
+        for name in self._data_attrs:
+            if hasattr(self, name):
+                setattr(self, name, None)
+
+    def _before_close(self):
+        """Hook: stop anything running before the models are closed (the dashboard's training)."""
 
     # ---- presenter mode ------------------------------------------------------------------------------
     def set_presenter(self, on: bool):

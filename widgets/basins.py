@@ -67,11 +67,12 @@ class BasinMap(Widget):
 
     Controls: ``lr``, ``momentum`` (or ``beta1``) when the optimizer has one, ``num_steps``, ``color_by``.
     Moving a slider reruns all starts in one batched ``optim.run`` and recolours the map. A click on the map
-    draws the path from that start.
+    (or ``w.click(x, y)``) draws the path from that start.
     Example: ``BasinMap("himmelblau", "sgd", lr=0.01, resolution=100)``
     """
 
     figsize = (9.0, 4.5)
+    _data_attrs = ("traj", "codes", "labels", "_settle", "starts")
 
     def __init__(self, surface="himmelblau", optimizer="sgd", *, lr=None, momentum=None, num_steps: int = 200,
                  resolution: int = 100, color_by: str = "outcome", tol: float = 1e-5, figsize=None, live=None):
@@ -111,7 +112,7 @@ class BasinMap(Widget):
             if name in self.controls:
                 self.controls[name].observe(self._on_hyper, names="value")
         self.controls["color_by"].observe(self._on_color_by, names="value")
-        self.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self.connect_canvas("button_press_event", self._on_click)
         self._key = None
         self.update()
 

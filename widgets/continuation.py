@@ -49,6 +49,7 @@ class ContinuationWidget(Widget):
     """
 
     figsize = (10.0, 4.0)
+    _data_attrs = ("path", "map_x", "map_sigma", "f_values")
 
     def __init__(self, f: cont.SinusoidSum | None = None, *, x0: float = -4.0, sigma_max: float = 3.0,
                  num_levels: int = 121, sigma: float | None = None, figsize=None, live: bool | None = None):
@@ -117,7 +118,7 @@ class ContinuationWidget(Widget):
         self.controls["sigma"].observe(self._on_sigma, names="value")
         self.controls["x0"].observe(self._on_x0, names="value")
         self._compute_path(x0)
-        self.update()
+        self._draw()
 
     # ---- computation ---------------------------------------------------------------------------------
     def _compute_path(self, x0):
@@ -135,8 +136,13 @@ class ContinuationWidget(Widget):
         return float(cont.local_minimize(self.f, self.path.xs[k, 0], sigma))
 
     # ---- drawing -------------------------------------------------------------------------------------
+    @callback
     def update(self, sigma: float | None = None):
-        """Redraw for smoothing ``sigma`` (default: the slider's value)."""
+        """Redraw for smoothing ``sigma`` (default: the slider's value); a bad ``sigma`` is shown in the
+        widget, like a callback error. Example: ``w.update(sigma=0.5)``"""
+        self._draw(sigma)
+
+    def _draw(self, sigma: float | None = None):
         sigma = self.controls["sigma"].value if sigma is None else check_real("sigma", sigma, low=0.0,
                                                                                high=self.sigma_max)
         g = self.f.value(self.xs, sigma)
@@ -159,12 +165,13 @@ class ContinuationWidget(Widget):
 
     @callback
     def _on_sigma(self, change):
-        self.update(change["new"])
+        self._draw(change["new"])
+        self.clear_error("update")
 
     @callback
     def _on_x0(self, change):
         lo, hi = self.f.bounds
         x0 = check_real("x0", change["new"], low=lo, high=hi)
         self._compute_path(x0)
-        self.update()
+        self._draw()
         self.redraw(full=True)

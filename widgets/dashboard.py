@@ -79,11 +79,13 @@ class TrainingDashboard(Widget):
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
         history: ``{label: lecture_utils.training.train.History}`` of the last run.
+        task: the ``asyncio.Task`` of a *start* in the kernel's event loop (None otherwise).
         fig, controls (``epochs``, ``start``, ``stop``), status (device and the latest metrics).
     Example: ``dash = TrainingDashboard({"SGD": lambda: (net_a, optim.SGD(lr=0.1))}, data.digits()); dash.run()``
     """
 
     figsize = (9.0, 3.6)
+    _data_attrs = ("history", "data", "configs", "_task")
 
     def __init__(self, configs: dict, data, *, epochs: int = 5, batch_size: int = 64, eval_every: int | None = None,
                  seed: int = 0, device=None, figsize=None, live: bool | None = None):
@@ -181,6 +183,17 @@ class TrainingDashboard(Widget):
     def stop(self):
         """Ask the running training to stop after its current record (what the *stop* button does)."""
         self._stop_requested = True
+
+    @property
+    def task(self):
+        """The ``asyncio.Task`` of the last *start* in an event loop (``await dash.task`` waits for it); None
+        before one, or after a synchronous run."""
+        return self._task
+
+    def _before_close(self):
+        self.stop()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
 
     async def _run_async(self):
         import asyncio

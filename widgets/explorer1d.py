@@ -225,9 +225,10 @@ class Explorer1D(TrajectoryWidget):
         s = resolve_choice(self._choices, change["new"])
         d_lr, d_x0, _ = explorer1d_defaults(s)
         with self.hold_redraw():
-            self._set_surface(s)  # sets x0 (its observer recomputes inside the hold)
-            for i in range(len(self.specs)):
-                self.controls["lr" + suffix(i)].value = d_lr
+            with self.hold_runs():  # one run per optimizer once x0 and the rates are set
+                self._set_surface(s)
+                for i in range(len(self.specs)):
+                    self.controls["lr" + suffix(i)].value = d_lr
             self._refresh(full=True)
 
     def _extra_rows(self):

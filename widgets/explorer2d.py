@@ -12,6 +12,8 @@ Example::
 from __future__ import annotations
 
 import math
+import warnings
+from contextlib import contextmanager
 
 import ipywidgets
 import numpy as np
@@ -60,9 +62,12 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
 
     Controls: ``lr``, ``momentum``/``beta1`` for the first optimizer and ``lr_1``, ``momentum_1``, ... for the
     others; ``x0``, ``y0``, ``num_steps``, ``step``, ``play``, ``reset``, ``view3d``; ``function``,
-    ``formula``, ``clip``, ``clip_norm`` when shown. Clicking the contour plot moves the start point.
+    ``formula``, ``clip``, ``clip_norm`` when shown. Clicking the contour plot (or ``w.click(x, y)``) moves
+    the start point. A formula typed again selects its menu entry instead of adding one.
     Example: ``Explorer2D("cliff", "sgd", clipping=True)``
     """
+
+    _data_attrs = ("trajs", "_run_cache", "grid_values", "contour_sets", "_typed", "_choices")
 
     def __init__(self, surface="rosenbrock", optimizers=("sgd", "momentum", "adam"), *, lr=None, momentum=None,
                  x0=None, num_steps=None, formula: bool = True, formula_bounds=None, functions=None,
@@ -77,6 +82,7 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
         clip_norm = check_real("clip_norm", clip_norm, low=0.0, low_open=True, allow_none=True)
         self._formula_bounds = surfaces.check_bounds(formula_bounds, 2, "formula_bounds")
         self._choices = function_choices(functions, s, dim=2)
+        self._typed = {}  # formula text -> its Surface (typing it again reuses the entry and the runs)
         if x0 is not None:
             x0 = self._check_x0(x0)
         d_x0, d_steps, d_lrs = explorer2d_defaults(s, [sp.kind for sp in specs])
@@ -112,7 +118,7 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
             self.controls["function"].observe(self._on_function, names="value")
         if "formula" in self.controls:
             self.controls["formula"].observe(self._on_formula, names="value")
-        self.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self.connect_canvas("button_press_event", self._on_click)
         self._refresh(full=True)
         if view3d:
             self.controls["view3d"].value = True
@@ -155,7 +161,11 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
         self._finish_value_panel()
 
     def _set_surface(self, s, x0=None):
-        """Use surface ``s``: the contour is computed and drawn here, once per surface."""
+        """Use surface ``s``: the contour is computed and drawn here, once per surface.
+
+        Raises ``ValueError`` when ``s`` cannot be shown (no finite value in its box, contours that cannot be
+        drawn); the widget then keeps the surface, contours and start point it had.
+        """
         (xlo, xhi), (ylo, yhi) = s.bounds
         if x0 is None:
             x0 = self._defaults(s)[0]
@@ -175,20 +185,19 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
             Z = np.asarray(s.value(pts), dtype=float).reshape(X.shape)
         if not np.isfinite(Z).any():
             raise ValueError(f"the surface {s.name!r} has no finite value in the box {box}")
+        with np.errstate(all="ignore"):
+            f_ref, interior = optimality_gap.reference_value(s, Z, pts)
+        contour_sets = self._draw_contours(s, X, Y, Z)  # raises with nothing changed
+        # From here on nothing fails: the new surface replaces the old one.
+        for cs in self.contour_sets:
+            cs.remove()
+        self.contour_sets = contour_sets
         self.box = box
         self.surface = s
         self._run_surface = s
         self.grid_values = (X, Y, Z)
-        self.f_ref, interior = optimality_gap.reference_value(s, Z, pts)
+        self.f_ref = f_ref
         self.log_gap = bool(interior and np.nanmin(Z) >= self.f_ref - 1e-9 * (1 + abs(self.f_ref)))
-        for cs in self.contour_sets:
-            cs.remove()
-        levels = contour_levels(Z, 22, spacing="quantile")
-        Zf = np.where(np.isfinite(Z), Z, np.nanmax(Z[np.isfinite(Z)]))
-        self.contour_sets = [
-            self.ax.contourf(X, Y, Zf, levels=levels, cmap="viridis", alpha=0.45, extend="both", zorder=1),
-            self.ax.contour(X, Y, Zf, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6, zorder=2),
-        ]
         self.ax.set_xlim(xlo, xhi)
         self.ax.set_ylim(ylo, yhi)
         self.ax.set_title(surface_title(s))
@@ -211,6 +220,35 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
                 slider.value = float(v)
         if self.ax3d is not None:
             self._draw_surface3d()
+
+    def _draw_contours(self, s, X, Y, Z) -> list:
+        """The filled and line contours of ``Z`` on the contour plot; on failure none is left behind and a
+        ``ValueError`` says why."""
+        finite = Z[np.isfinite(Z)]
+        levels = contour_levels(Z, 22, spacing="quantile")
+        Zf = np.where(np.isfinite(Z), Z, finite.max())
+        # Contours depend only on the order of the values: scale huge or tiny ones near 1, where matplotlib's
+        # arithmetic on the levels (their midpoints, the extensions below and above) cannot overflow.
+        scale = float(np.abs(finite).max())
+        if scale > 1e100 or 0.0 < scale < 1e-100:
+            Zf, levels = Zf / scale, levels / scale
+        made = []
+        try:
+            with warnings.catch_warnings():
+                # A flat surface has no contour line inside its (single-valued) range: an empty plot, fine.
+                warnings.filterwarnings("ignore", message="No contour levels were found")
+                made.append(self.ax.contourf(X, Y, Zf, levels=levels, cmap="viridis", alpha=0.45, extend="both",
+                                             zorder=1))
+                made.append(self.ax.contour(X, Y, Zf, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6,
+                                            zorder=2))
+        except Exception as exc:
+            for cs in made:
+                cs.remove()
+            kept = getattr(self, "surface", None)
+            tail = f"; the surface stays {kept.name!r}" if kept is not None else ""
+            raise ValueError(f"the contours of {s.name!r} cannot be drawn ({type(exc).__name__}: {exc}){tail}") \
+                from exc
+        return made
 
     def _start_point(self):
         return np.array([float(self.controls["x0"].value), float(self.controls["y0"].value)])
@@ -302,35 +340,66 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
     def _on_function(self, change):
         if self._quiet_dropdown or change["new"] is None:
             return
-        self._use_surface(resolve_choice(self._choices, change["new"]))
+        shown = self.surface
+        try:
+            self._use_surface(resolve_choice(self._choices, change["new"]))
+        except Exception:
+            if self.surface is shown and change["old"] is not None:
+                self._select_quietly(change["old"])  # the menu names the surface still shown
+            raise
+        if "formula" in self.controls:  # so that typing the formula shown there again applies it again
+            self._set_formula_quietly("")
 
     @callback
     def _on_formula(self, change):
         text = change["new"].strip()
-        if not text:
+        if self._quiet_formula or not text:
             return
-        s = custom_surfaces.from_expression(text, bounds=self._formula_bounds, dim=2)  # ValueError: shown, nothing changes
-        self._use_surface(s)
-        dd = self.controls.get("function")
-        if dd is not None:  # list the typed surface in the dropdown and select it (without rebuilding again)
-            self._choices.append((f"formula: {text}"[:40], s))
-            self._quiet_dropdown = True
-            try:
-                dd.options = [(label, i) for i, (label, _) in enumerate(self._choices)]
-                dd.value = len(self._choices) - 1
-            finally:
-                self._quiet_dropdown = False
+        s = self._typed.get(text)
+        if s is None:  # ValueError (a bad formula): shown, nothing changes
+            s = custom_surfaces.from_expression(text, bounds=self._formula_bounds, dim=2)
+        try:
+            self._use_surface(s)
+        finally:
+            dd = self.controls.get("function")
+            if dd is not None and self.surface is s:  # list the typed surface in the menu (once) and select it
+                if text not in self._typed:
+                    self._typed[text] = s
+                    self._choices.append((f"formula: {text}"[:40], s))
+                    with self._quiet():
+                        dd.options = [(label, i) for i, (label, _) in enumerate(self._choices)]
+                self._select_quietly(next(i for i, (_, item) in enumerate(self._choices) if item is s))
+            elif dd is None and self.surface is s:
+                self._typed[text] = s
 
     _quiet_dropdown = False
+    _quiet_formula = False
+
+    @contextmanager
+    def _quiet(self):
+        self._quiet_dropdown = self._quiet_formula = True
+        try:
+            yield
+        finally:
+            self._quiet_dropdown = self._quiet_formula = False
+
+    def _select_quietly(self, index: int):
+        with self._quiet():
+            self.controls["function"].value = index
+
+    def _set_formula_quietly(self, text: str):
+        with self._quiet():
+            self.controls["formula"].value = text
 
     def _use_surface(self, s):
         x0, steps, lrs = self._defaults(s)
         with self.hold_redraw():
-            self._set_surface(s, x0)
-            for i, lr in enumerate(lrs):
-                self.controls["lr" + suffix(i)].value = lr
-            self.controls["num_steps"].value = steps
-            self.controls["step"].value = steps  # a new surface: show the whole runs
+            with self.hold_runs():  # one run per optimizer when all is set, not one per control set
+                self._set_surface(s, x0)
+                for i, lr in enumerate(lrs):
+                    self.controls["lr" + suffix(i)].value = lr
+                self.controls["num_steps"].value = steps
+                self.controls["step"].value = steps  # a new surface: show the whole runs
             self._refresh(full=True)
 
     def _extra_rows(self):

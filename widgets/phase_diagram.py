@@ -49,11 +49,12 @@ class PhaseDiagram(Widget):
         figsize, live: as :class:`~widgets.base.Widget`.
 
     Controls: ``lr``, ``momentum`` (move the marker and the right panel; no recompute), ``num_steps``
-    (recomputes the diagram). A click on the diagram picks that pair.
+    (recomputes the diagram). A click on the diagram (or ``w.click(lr, momentum)``) picks that pair.
     Example: ``PhaseDiagram(surfaces.get("quadratic", kappa=20), "momentum")``
     """
 
     figsize = (9.0, 4.0)
+    _data_attrs = ("traj", "steps", "diverged")
 
     def __init__(self, surface=None, optimizer: str = "momentum", *, x0=None, num_steps: int = 200,
                  lr_range=(1e-3, 1.0), resolution=(80, 60), lr=None, momentum=None, tol: float = 1e-5,
@@ -98,7 +99,7 @@ class PhaseDiagram(Widget):
         self.controls["lr"].observe(self._on_choice, names="value")
         self.controls["momentum"].observe(self._on_choice, names="value")
         self.controls["num_steps"].observe(self._on_num_steps, names="value")
-        self.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self.connect_canvas("button_press_event", self._on_click)
         self.recompute()
         self._draw_map()
         self._draw_choice()
@@ -179,10 +180,12 @@ class PhaseDiagram(Widget):
         finite = g[np.isfinite(g) & (g > 0)]
         full = False
         if finite.size:
-            lo = min(float(finite.min()), self.tol) / 3
-            hi = float(finite.max()) * 3
+            # Whole decades around the run and the tolerance; a diverging run's norms reach 1e308, so the
+            # decades stay within what a float holds.
+            lo = max(min(float(finite.min()), self.tol or math.inf) / 3, 1e-300)
+            hi = min(float(finite.max()) * 3, 1e300)
             cur = self.ax_run.get_ylim()
-            new = (10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi)))
+            new = (10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi)))
             if not (cur[0] <= new[0] and cur[1] >= new[1] and cur[0] >= new[0] / 1e4 and cur[1] <= new[1] * 1e4):
                 self.ax_run.set_ylim(*new)
                 full = True

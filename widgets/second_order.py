@@ -71,7 +71,7 @@ class _SurfaceRun(PlaybackWidget):
         self._contour_set = None
         self.ax_curve.set_yscale("log")
         self.ax_curve.set_ylabel(r"$f(x_k) - f_{\min}$")
-        self.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self.connect_canvas("button_press_event", self._on_click)
 
     @property
     def surface(self) -> surfaces.Surface:
@@ -148,8 +148,12 @@ class QuasiNewtonEllipses(_SurfaceRun):
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
         traj: the current :class:`~lecture_utils.trajectory.Trajectory` (``traj.extras["inv_hessians"]``).
+        path_line: the path up to the step; ellipse_line: ``M_k``; true_ellipse_line: ``H(x_k)^{-1}``;
+        history_ellipses: ``M_0 .. M_{k-1}`` (a ``LineCollection``); step_line: the step on the right panel.
     Example: ``w = QuasiNewtonEllipses("rosenbrock"); w.set(step=20); w.static()``
     """
+
+    _data_attrs = ("traj", "_ellipses", "_true_ellipses", "_hessians", "_gap_values")
 
     def __init__(self, surface: str = "rosenbrock", x0=None, *, method: str = "BFGS", m: int = 5,
                  num_steps: int = 60, kappa: float = 20.0, figsize=None, live=None):
@@ -170,21 +174,24 @@ class QuasiNewtonEllipses(_SurfaceRun):
 
     def _build_artists(self):
         ax = self.ax
-        self._history = LineCollection([], colors=color(1), linewidths=0.7, alpha=0.3, zorder=2)
-        ax.add_collection(self._history)
-        (self._path,) = ax.plot([], [], "-", color=color(0), lw=1.5, zorder=3, label="path")
+        self.history_ellipses = LineCollection([], colors=color(1), linewidths=0.7, alpha=0.3, zorder=2)
+        ax.add_collection(self.history_ellipses)
+        (self.path_line,) = ax.plot([], [], "-", color=color(0), lw=1.5, zorder=3, label="path")
         (self._start,) = ax.plot([], [], "o", color="black", ms=5, zorder=4, label="start")
         (self._min,) = ax.plot([], [], "*", color=color(2), ms=12, zorder=4, label="minimum")
-        (self._ell,) = ax.plot([], [], "-", color=color(1), lw=2.2, zorder=5, label=r"$M_k$ (approximation)")
-        (self._true,) = ax.plot([], [], "--", color="black", lw=1.4, zorder=5, label=r"$H(x_k)^{-1}$ (true)")
+        (self.ellipse_line,) = ax.plot([], [], "-", color=color(1), lw=2.2, zorder=5,
+                                       label=r"$M_k$ (approximation)")
+        (self.true_ellipse_line,) = ax.plot([], [], "--", color="black", lw=1.4, zorder=5,
+                                            label=r"$H(x_k)^{-1}$ (true)")
         (self._here,) = ax.plot([], [], "o", color=color(1), ms=6, zorder=6)
         ax.legend(loc="upper left", fontsize=7, framealpha=0.85)
         (self._curve,) = self.ax_curve.plot([], [], "-", color=color(0), lw=1.5)
         (self._curve_here,) = self.ax_curve.plot([], [], "o", color=color(1), ms=6)
-        self._vline = self.ax_curve.axvline(0, color="0.6", lw=0.8)
+        self.step_line = self.ax_curve.axvline(0, color="0.6", lw=0.8)
         self.ax_curve.set_xlabel("step $k$")
         self.ax_curve.grid(True, which="major", alpha=0.3)
-        self.animate(self._history, self._path, self._ell, self._true, self._here, self._curve_here, self._vline)
+        self.animate(self.history_ellipses, self.path_line, self.ellipse_line, self.true_ellipse_line, self._here,
+                     self._curve_here, self.step_line)
 
     # ---- computing --------------------------------------------------------------------------------------
     def _recompute(self, new_surface: bool = True):
@@ -218,13 +225,13 @@ class QuasiNewtonEllipses(_SurfaceRun):
     def _show_step(self, k: int):
         k = int(min(max(k, 0), self.num_steps))
         xs = self.traj.xs[:, 0]
-        self._path.set_data(xs[:k + 1, 0], xs[:k + 1, 1])
-        self._history.set_segments(list(self._ellipses[:k]))
-        self._ell.set_data(self._ellipses[k, :, 0], self._ellipses[k, :, 1])
-        self._true.set_data(self._true_ellipses[k, :, 0], self._true_ellipses[k, :, 1])
+        self.path_line.set_data(xs[:k + 1, 0], xs[:k + 1, 1])
+        self.history_ellipses.set_segments(list(self._ellipses[:k]))
+        self.ellipse_line.set_data(self._ellipses[k, :, 0], self._ellipses[k, :, 1])
+        self.true_ellipse_line.set_data(self._true_ellipses[k, :, 0], self._true_ellipses[k, :, 1])
         self._here.set_data([xs[k, 0]], [xs[k, 1]])
         self._curve_here.set_data([k], [self._gap_values[k]])
-        self._vline.set_xdata([k, k])
+        self.step_line.set_xdata([k, k])
         lam_M = np.linalg.eigvalsh(self.traj.extras["inv_hessians"][k, 0])
         with np.errstate(all="ignore"):
             lam_H = np.linalg.eigvalsh(self._hessians[k])
@@ -256,8 +263,11 @@ class SecondOrderRace(_SurfaceRun):
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
         trajs: ``{method: Trajectory}`` of the current setting.
+        path_lines: ``{method: Line2D}``, each path up to the step; step_line: the step on the right panel.
     Example: ``w = SecondOrderRace("quadratic", kappa=100); w.set(kappa=1000.0)``
     """
+
+    _data_attrs = ("trajs", "_gaps")
 
     def __init__(self, surface: str = "quadratic", *, kappa: float = 30.0, methods=RACE_METHODS,
                  num_steps: int = 100, x0=None, figsize=None, live=None):
@@ -280,20 +290,20 @@ class SecondOrderRace(_SurfaceRun):
         self._recompute()
 
     def _build_artists(self):
-        self._paths, self._heads, self._curves, self._curve_heads = {}, {}, {}, {}
+        self.path_lines, self._heads, self._curves, self._curve_heads = {}, {}, {}, {}
         for i, name in enumerate(RACE_METHODS):
             c = color(i)
-            (self._paths[name],) = self.ax.plot([], [], "-", color=c, lw=1.5, zorder=3)
+            (self.path_lines[name],) = self.ax.plot([], [], "-", color=c, lw=1.5, zorder=3)
             (self._heads[name],) = self.ax.plot([], [], "o", color=c, ms=5, zorder=4)
             (self._curves[name],) = self.ax_curve.plot([], [], "-", color=c, lw=1.5, label=name)
             (self._curve_heads[name],) = self.ax_curve.plot([], [], "o", color=c, ms=5)
         (self._start,) = self.ax.plot([], [], "s", color="black", ms=5, zorder=5)
         (self._min,) = self.ax.plot([], [], "*", color="black", ms=11, zorder=5)
-        self._vline = self.ax_curve.axvline(0, color="0.6", lw=0.8)
+        self.step_line = self.ax_curve.axvline(0, color="0.6", lw=0.8)
         self.ax_curve.set_xlabel("step")
         self.ax_curve.grid(True, alpha=0.3)
         self._legend = None
-        self.animate(*self._paths.values(), *self._heads.values(), *self._curve_heads.values(), self._vline)
+        self.animate(*self.path_lines.values(), *self._heads.values(), *self._curve_heads.values(), self.step_line)
 
     def _recompute(self, new_surface: bool = True):
         c = self.controls
@@ -319,7 +329,7 @@ class SecondOrderRace(_SurfaceRun):
         shown = set(self.controls["methods"].value)
         for name in RACE_METHODS:
             vis = name in shown
-            for art in (self._paths[name], self._heads[name], self._curves[name], self._curve_heads[name]):
+            for art in (self.path_lines[name], self._heads[name], self._curves[name], self._curve_heads[name]):
                 art.set_visible(vis)
         handles = [self._curves[n] for n in RACE_METHODS if n in shown]
         if self._legend is not None:
@@ -337,16 +347,25 @@ class SecondOrderRace(_SurfaceRun):
                 continue
             tr = self.trajs[name]
             xs = tr.xs[:, 0]
-            self._paths[name].set_data(xs[:k + 1, 0], xs[:k + 1, 1])
+            self.path_lines[name].set_data(xs[:k + 1, 0], xs[:k + 1, 1])
             self._heads[name].set_data([xs[k, 0]], [xs[k, 1]])
             self._curve_heads[name].set_data([k], [self._gaps[name][k]])
             lines.append(f"{self._legend_label(name, tr):24s} {tr.status():42s} {num_evaluations(tr):5d} evaluations")
             cols.append(color(i))
-        self._vline.set_xdata([k, k])
+        self.step_line.set_xdata([k, k])
         self.set_status(*lines, colors_=cols)
 
     @callback
     def _on_methods(self, change):
+        if self._quiet_methods:
+            return
         if not change["new"]:
+            self._quiet_methods = True  # the choice goes back to what the figure shows
+            try:
+                self.controls["methods"].value = change["old"]
+            finally:
+                self._quiet_methods = False
             raise ValueError("select at least one method")
         self._apply_methods()
+
+    _quiet_methods = False

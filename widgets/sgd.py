@@ -49,10 +49,15 @@ class GradientCloud(PlaybackWidget):
         path: ``(T, 2)`` the SGD iterates for the current settings; gd_path: full-batch descent, same lr.
         cloud: ``(num_draws, 2)`` the positions minibatch steps from the current point lead to.
         diverged_at: update at which SGD overflowed, -1 if it did not.
+        selection: ``(num_draws, n)`` averaging matrix: row ``k`` holds ``1/B`` on the examples of the cloud's
+            minibatch ``k`` and 0 elsewhere (the same minibatches at every step).
+        path_line, gd_line, cloud_pts, current, step_marker: the artists (path, full-batch path, cloud,
+            current point, the update marked on the loss panel).
     Example: ``w = GradientCloud(); w.set(lr=0.3, batch_size=1); w.status_text``
     """
 
     figsize = (10.0, 4.3)
+    _data_attrs = ("path", "gd_path", "cloud", "path_loss", "gd_loss", "_run", "selection")
 
     def __init__(self, problem=None, *, theta0=(-1.0, 3.5), lr: float = 0.05, batch_size: int = 4,
                  num_steps: int = 100, num_draws: int = 300, seed: int = 0, bounds=None, figsize=None,
@@ -196,7 +201,7 @@ class GradientCloud(PlaybackWidget):
         self._gd_diverged = gd.diverged_at
         self._run = run
         # the same minibatches (drawn without replacement, as in an epoch) at every step: the cloud moves smoothly
-        self._selection = minibatch.selection_matrix(n, B, self.num_draws, np.random.default_rng(1000 + seed), False)
+        self.selection = minibatch.selection_matrix(n, B, self.num_draws, np.random.default_rng(1000 + seed), False)
         with self.hold_redraw():
             self.path_line.set_data(self.path[:, 0], self.path[:, 1])
             self.gd_line.set_data(self.gd_path[:, 0], self.gd_path[:, 1])
@@ -213,7 +218,7 @@ class GradientCloud(PlaybackWidget):
     def cloud_at(self, theta) -> np.ndarray:
         """Where ``num_draws`` minibatch steps from ``theta`` lead: ``theta - lr * g_B``, shape ``(num_draws, 2)``."""
         G = self.problem.example_grads(np.asarray(theta, dtype=float))
-        return theta - self.controls["lr"].value * (self._selection @ G)
+        return theta - self.controls["lr"].value * (self.selection @ G)
 
     def _show_step(self, k):
         k = int(min(max(k, 0), len(self.path) - 1))

@@ -15,6 +15,8 @@ Example::
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import ipywidgets
 import numpy as np
 
@@ -38,6 +40,9 @@ class TrajectoryWidget(PlaybackWidget):
     the per-step artists). A hyperparameter change recomputes the runs; the step slider and play only index
     the stored trajectories.
     """
+
+    _data_attrs = ("trajs", "_run_cache")
+    _runs_held = 0
 
     def _init_runs(self, specs, lrs, momenta, num_steps, tol, *, max_steps=2000):
         self.specs = specs
@@ -106,6 +111,16 @@ class TrajectoryWidget(PlaybackWidget):
         """Drop the stored runs, so the next :meth:`recompute` runs every optimizer again."""
         self._run_cache = {}
 
+    @contextmanager
+    def hold_runs(self):
+        """Set several run settings with one recompute: inside, a change of lr, momentum, start or steps only
+        updates the controls; the caller refreshes afterwards."""
+        self._runs_held += 1
+        try:
+            yield
+        finally:
+            self._runs_held -= 1
+
     def _refresh(self, full: bool = False):
         self.recompute()
         changed = self._draw_runs()
@@ -124,7 +139,8 @@ class TrajectoryWidget(PlaybackWidget):
     # ---- callbacks -------------------------------------------------------------------------------------
     @callback
     def _on_hyper(self, change):
-        self._refresh()
+        if not self._runs_held:
+            self._refresh()
 
     @callback
     def _on_num_steps(self, change):
@@ -132,7 +148,8 @@ class TrajectoryWidget(PlaybackWidget):
         self.set_num_steps(change["new"])
         if at_end:
             self.controls["step"].value = change["new"]  # fires _on_step before the runs exist: skipped
-        self._refresh(full=True)
+        if not self._runs_held:
+            self._refresh(full=True)
 
     # ---- status ----------------------------------------------------------------------------------------
     def _status_line(self, i: int, k: int) -> str:

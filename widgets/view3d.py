@@ -26,6 +26,8 @@ class SurfaceView3D:
     The host sets ``ax3d = None`` and provides ``fig``, ``ax``, ``surface``, ``box``, ``grid_values``,
     ``trajs``, ``specs`` and ``animate`` (a :class:`~widgets.base.Widget`); it calls :meth:`_draw_surface3d`
     when its surface changes and :meth:`_draw_step3d` when the step does (both only while ``ax3d`` exists).
+    Once drawn, ``z_range`` is the ``(low, high)`` height range of the surface drawn (the paths' heights are
+    clipped into it) and ``paths3d`` / ``points3d`` hold each optimizer's path and head.
     """
 
     ax3d = None
@@ -48,26 +50,44 @@ class SurfaceView3D:
 
     def _draw_surface3d(self):
         """The surface (at most 50 x 50 facets, heights clipped at the 98% quantile), limits and title."""
-        if self.surface3d is not None:
-            self.surface3d.remove()
         X, Y, Z = self.grid_values
         stride = max(1, X.shape[0] // 50)
         Xs, Ys, Zs = X[::stride, ::stride], Y[::stride, ::stride], Z[::stride, ::stride]
-        z_lo, z_hi = np.nanmin(Zs), np.nanquantile(Zs, 0.98)
-        self._z_range = (float(z_lo), float(z_hi))
-        Zc = np.clip(Zs, z_lo, z_hi)
-        self.surface3d = self.ax3d.plot_surface(Xs, Ys, Zc, cmap="viridis", alpha=0.6, linewidth=0,
-                                                antialiased=False, rstride=1, cstride=1)
+        z_lo, z_hi = self._height_range(Zs)
+        Zc = np.clip(np.where(np.isnan(Zs), z_hi, Zs), z_lo, z_hi)
+        with np.errstate(all="ignore"):  # shading huge heights: the colours saturate, nothing to warn about
+            new = self.ax3d.plot_surface(Xs, Ys, Zc, cmap="viridis", alpha=0.6, linewidth=0, antialiased=False,
+                                         rstride=1, cstride=1)
+        if self.surface3d is not None:  # replaced only once the new one is drawn
+            self.surface3d.remove()
+        self.surface3d = new
+        self.z_range = (float(z_lo), float(z_hi))
         (xlo, xhi), (ylo, yhi) = self.box
         self.ax3d.set_xlim(xlo, xhi)
         self.ax3d.set_ylim(ylo, yhi)
         self.ax3d.set_zlim(z_lo, z_hi)
         self.ax3d.set_title(self.ax.get_title())
 
+    @staticmethod
+    def _height_range(Z) -> tuple[float, float]:
+        """``(low, high)`` heights drawn: the lowest finite value to the 98% quantile, within +-1e300 (the 3D
+        projection works on differences of heights, which must not overflow) and never empty."""
+        z = Z[np.isfinite(Z)]
+        if z.size == 0:
+            return 0.0, 1.0
+        z = np.clip(z, -1e300, 1e300)
+        with np.errstate(all="ignore"):  # the quantile interpolates between huge neighbours
+            lo, hi = float(z.min()), float(np.quantile(z, 0.98))
+        if not np.isfinite(hi) or hi < lo:
+            hi = float(z.max())
+        if hi <= lo:  # a flat surface
+            hi = lo + max(abs(lo) * 1e-6, 1.0)
+        return lo, hi
+
     def _z(self, xs):
         with np.errstate(all="ignore"):
             z = np.asarray(self.surface.value(xs), dtype=float)
-        return np.clip(z, *self._z_range)
+        return np.clip(z, *self.z_range)
 
     def _draw_step3d(self, k: int):
         """Each path up to step ``k`` on the surface (NaN, so not drawn, outside the box)."""
