@@ -24,7 +24,7 @@ def test_run_draws_the_records_of_fit_sharpness(ds):
     w = SharpnessWidget(make_net, ds, lr=0.8, num_steps=40, every=10, seed=3, live=False)
     hist = w.run()
     torch.manual_seed(3)
-    ref = sharpness.run_sharpness([make_net()], ds, [0.8], 40, every=10, num_iters=10, seed=3)
+    ref = sharpness.run_sharpness([make_net()], ds, [0.8], 40, every=10, num_iters=20, seed=3)
     np.testing.assert_allclose(hist.sharpness, ref.sharpness, rtol=1e-6)
     np.testing.assert_allclose(hist.step_loss, ref.step_loss, rtol=1e-6)
     np.testing.assert_allclose(w.lines["loss"].get_ydata(), ref.step_loss[0], rtol=1e-6)

@@ -56,7 +56,7 @@ class SharpnessWidget(Widget):
     _data_attrs = ("history", "data", "make_net", "_task", "_records")
 
     def __init__(self, make_net, data, *, lr: float = 1.0, lr_range=(0.05, 5.0), num_steps: int = 400,
-                 max_steps: int = 2000, every: int = 10, num_iters: int = 10, seed: int = 0, device=None,
+                 max_steps: int = 2000, every: int = 10, num_iters: int = 20, seed: int = 0, device=None,
                  figsize=None, live: bool | None = None):
         if not callable(make_net):
             raise TypeError(f"make_net must be a function returning a fresh nets.MLP, got {type(make_net).__name__}")
@@ -253,6 +253,7 @@ class SharpnessWidget(Widget):
                         f"{time.perf_counter() - t0:.1f} s",
                         f"loss {l_now:.4g}, sharpness {s_now:.4g} ({s_now * lr / 2:.2f} x 2 / lr); the sharpness "
                         f"{reached}", colors_=[None, color(1)])
+        self.relayout()  # the tick labels change with the limits: lay the figure out again
         self.redraw(full=True)
 
     def _controls_box(self):
