@@ -459,15 +459,27 @@ def test_phase_diagram_shows_a_diverging_choice():
     w.close()
 
 
-def test_explorer2d_survives_a_formula_whose_contour_failed_and_keeps_the_previous_surface(monkeypatch):
-    """``1e300*(x**2+y**2)`` broke the contour and left the widget permanently broken (``list.remove(x): x not
-    in list`` on every later choice, the contour gone). Huge values are now drawn; a contour that still cannot
-    be drawn leaves the previous surface in place with the error shown."""
+def test_explorer2d_draws_a_formula_with_values_near_the_float_limit():
+    """``1e300*(x**2+y**2)``: matplotlib's contour arithmetic overflowed on its levels; contours depend only
+    on the order of the values, so they are drawn at a scale near 1."""
     w = widgets.Explorer2D("himmelblau", "sgd", num_steps=30, grid=30)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         w.controls["formula"].value = "1e300*(x**2+y**2)"
+        w.controls["view3d"].value = True
+        w.fig.canvas.draw()
     assert w.errors == [] and w.surface.name == "1e300*(x**2+y**2)" and len(w.contour_sets) == 2
+    assert w.z_range[0] < w.z_range[1] <= 1e300
+    assert "diverged" in w.status_text  # the rate floor 1e-5 is far too large for curvature 2e300: a result
+    w.close()
+
+
+def test_explorer2d_keeps_the_previous_surface_when_a_contour_cannot_be_drawn(monkeypatch):
+    """A contour that failed half-way (``1e300*(x**2+y**2)`` did, before it was drawn at scale) removed the
+    old contours first and left the widget broken for good: every later choice failed with
+    ``list.remove(x): x not in list`` and the contour was gone. Now the surface stays, the error is shown,
+    and every later choice works."""
+    w = widgets.Explorer2D("himmelblau", "sgd", num_steps=30, grid=30)
     shown, contours, title = w.surface, list(w.contour_sets), w.ax.get_title()
     x0 = (w.controls["x0"].value, w.controls["y0"].value)
 
@@ -477,19 +489,22 @@ def test_explorer2d_survives_a_formula_whose_contour_failed_and_keeps_the_previo
     monkeypatch.setattr(w.ax, "contour", broken)  # contourf succeeds, contour fails: nothing may stay
     n_artists = len(w.ax.collections)
     w.controls["formula"].value = "x**2 + 3*y**2"
-    assert w.error.startswith("on_formula: ValueError: the contours of 'x**2 + 3*y**2' cannot be drawn")
-    assert "Traceback" not in w.error
     assert w.surface is shown and w.contour_sets == contours and w.ax.get_title() == title
     assert len(w.ax.collections) == n_artists and (w.controls["x0"].value, w.controls["y0"].value) == x0
+    assert w.error.startswith("on_formula: ValueError: the contours of 'x**2 + 3*y**2' cannot be drawn")
+    assert "Traceback" not in w.error and "the surface stays 'himmelblau'" in w.error
     labels = [label for label, _ in w.controls["function"].options]
-    assert labels[w.controls["function"].value] == "formula: 1e300*(x**2+y**2)"  # the menu names what is shown
+    assert labels[w.controls["function"].value] == "himmelblau"  # the menu names what is shown
     assert not any("x**2 + 3*y**2" in lab for lab in labels)
+    w.controls["function"].value = labels.index("rosenbrock")  # a menu choice that fails goes back too
+    assert w.surface is shown and labels[w.controls["function"].value] == "himmelblau"
     monkeypatch.undo()
     w.controls["function"].value = labels.index("rosenbrock")  # every later choice works
     assert w.error == "" and w.surface.name == "rosenbrock" and len(w.contour_sets) == 2
     assert all(cs.axes is w.ax for cs in w.contour_sets) and w.ax.get_title() != title
     w.controls["formula"].value = "x**2 + 3*y**2"
     assert w.error == "" and w.surface.name == "x**2 + 3*y**2"
+    w.fig.canvas.draw()
     w.close()
 
 
@@ -506,4 +521,35 @@ def test_explorer2d_same_formula_typed_again_reuses_its_menu_entry():
     w.controls["formula"].value = "x**2 + y**2"
     assert w.surface.name == "x**2 + y**2" and len(w.controls["function"].options) == n + 2
     assert w.errors == []
+    w.close()
+
+
+def test_explorer2d_3d_view_takes_a_formula_that_overflows_and_a_hidden_3d_view_is_not_drawn():
+    """Found by the fuzz: with the 3D view made once, ``1e308*x + y`` (inf over part of the box) raised a
+    RuntimeWarning in the 3D height range after the surface had been half replaced; and a 3D view switched on
+    and off before any draw left its paths (animated artists of a never-drawn axes) to be drawn: TypeError."""
+    w = widgets.Explorer2D("himmelblau", "sgd", num_steps=30, grid=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w.controls["view3d"].value = True
+        w.controls["view3d"].value = False
+        w.fig.canvas.draw()  # the 3D axes is hidden and was never drawn
+        w.controls["formula"].value = "1e308*x + y"
+        w.controls["view3d"].value = True
+        w.fig.canvas.draw()
+    assert w.errors == [] and w.surface.name == "1e308*x + y"
+    lo, hi = w.z_range
+    assert -1e300 <= lo < hi <= 1e300
+    w.close()
+
+
+def test_second_order_race_refuses_an_empty_choice_and_shows_the_methods_it_draws():
+    """Found by the fuzz: an empty choice was refused, but the control stayed empty while the figure still
+    drew the previous methods. The choice now goes back to what is drawn, with the message shown."""
+    w = widgets.SecondOrderRace("quadratic", num_steps=10)
+    w.set(methods=("Newton", "BFGS"))
+    w.set(methods=())
+    assert w.error == "on_methods: ValueError: select at least one method"
+    assert w.controls["methods"].value == ("Newton", "BFGS")
+    assert [n for n, line in w.path_lines.items() if line.get_visible()] == ["Newton", "BFGS"]
     w.close()
