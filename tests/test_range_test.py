@@ -76,10 +76,14 @@ def test_sharpness_of_least_squares_is_its_closed_form():
     np.testing.assert_allclose(RT.sharpness(StackedMLP(models), X, Y, num_iters=10), [want, want], rtol=1e-10)
 
 
-def test_sharpness_refuses_batch_norm():
+def test_sharpness_at_a_checkpoint_leaves_the_stack_as_it_was():
     X, y = _data()
-    with pytest.raises(ValueError, match="batch norm"):
-        RT.sharpness(StackedMLP([nets.MLP(4, (6,), 3, batch_norm=True).double()]), X, y)
+    stack = StackedMLP(_models(2))
+    before = stack.flat.detach().clone()
+    RT.sharpness(stack, X, y, flat=before * 2.0)
+    assert torch.equal(stack.flat, before)
+    with pytest.raises(ValueError, match="shape"):
+        RT.sharpness(stack, X, y, flat=before[:-1])
 
 
 def test_range_test_follows_a_plain_torch_loop_with_an_exponential_rate():

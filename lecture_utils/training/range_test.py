@@ -8,10 +8,9 @@ can be kept every ``checkpoint_every`` steps, to measure along the run the sharp
 the Hessian of the training loss, with :func:`sharpness`: gradient descent on a quadratic is stable for
 ``lr < 2 / sharpness`` (lecture 03; lecture 10 measures it on nets).
 
-:func:`sharpness` runs Lanczos (with full reorthogonalization) on Hessian-vector products (double backprop, never
-the full Hessian) for all K models of a :class:`~lecture_utils.training.stacked.StackedMLP` at once; the
-Hessian is block diagonal over the models, so each model gets its own tridiagonal matrix and its own top Ritz
-value (tested against the exact eigendecomposition).
+:func:`sharpness` measures it at any checkpoint with lecture 10's stacked Lanczos (Hessian-vector products by
+double backprop, never the full Hessian; every model its own top Ritz value), tested here against the exact
+eigendecomposition.
 
 Example::
 
@@ -40,58 +39,42 @@ from .._validate import check_int, check_real
 __all__ = ["sharpness", "RangeTest", "lr_range_test", "smoothed_losses"]
 
 
-def _per_model(stack, a, b):
-    """``(K,)`` per-model dot products of two vectors laid out like ``stack.flat``."""
-    return torch.zeros(stack.K, dtype=a.dtype, device=a.device).index_add_(0, stack.model_index, a * b)
-
-
 def sharpness(stack, X, y, *, flat=None, num_iters: int = 20, seed: int = 0) -> np.ndarray:
-    """The largest Hessian eigenvalue of each model's loss on ``(X, y)``, by ``num_iters`` Lanczos steps.
+    """The largest Hessian eigenvalue of each model's loss on ``(X, y)``, by ``num_iters`` Lanczos steps on all K
+    models at once (lecture 10's :class:`~lecture_utils.training.sharpness.StackedHessian` and
+    :func:`~lecture_utils.training.curvature.lanczos`).
 
     Args:
-        stack: a :class:`~lecture_utils.training.stacked.StackedMLP` without batch norm (or a list of MLPs).
+        stack: a :class:`~lecture_utils.training.stacked.StackedMLP` (or a list of MLPs).
         X, y: the data every model's loss is measured on (the full training set, say), shared by the models.
-        flat: parameters in ``stack.flat``'s layout (a checkpoint); default ``stack.flat``.
+        flat: parameters in ``stack.flat``'s layout (a checkpoint); default the stack's own. The stack is left as
+            it was.
         num_iters: Lanczos steps (20 give the top eigenvalue to about 4 digits on the lectures' nets).
-        seed: seed of the random start vector.
+        seed: seed of the random start vectors.
     Returns:
         ``(K,)`` numpy array. Example: ``2 / sharpness(stack, X, y)`` (the largest stable rate of full-batch GD)
     """
-    from .stacked import StackedMLP, task_losses
+    from .curvature import lanczos
+    from .sharpness import StackedHessian
+    from .stacked import StackedMLP
 
     if not isinstance(stack, StackedMLP):
         stack = StackedMLP(stack)
-    if stack.bn_layers:
-        raise ValueError("sharpness needs nets without batch norm (its loss depends on the batch statistics)")
     num_iters = check_int("num_iters", num_iters, low=1, high=500)
-    K = stack.K
-    p = (stack.flat if flat is None else flat).detach().clone().requires_grad_(True)
-    num_iters = min(num_iters, p.numel() // K)
-    yk = y.expand(K, *y.shape)
-    g, = torch.autograd.grad(task_losses(stack.forward(X, shared=True, train=False, flat=p), yk).sum(), p,
-                             create_graph=True)
-    gen = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0))
-
-    def unit(v):
-        return v / stack.expand(_per_model(stack, v, v).sqrt().clamp_min(1e-300))
-
-    V = [unit(torch.randn(p.shape, generator=gen, dtype=p.dtype).to(p.device))]
-    alphas, betas = [], []
-    for i in range(num_iters):
-        w, = torch.autograd.grad(g, p, V[-1], retain_graph=True)
-        w = w.detach()
-        alphas.append(_per_model(stack, w, V[-1]))
-        for _ in range(2):  # full reorthogonalization, twice ("twice is enough")
-            for v in V:
-                w = w - stack.expand(_per_model(stack, w, v)) * v
-        b = _per_model(stack, w, w).sqrt()
-        betas.append(b)
-        if i < num_iters - 1:
-            V.append(unit(w))
-    A = torch.stack(alphas, 1).double().cpu().numpy()
-    Bt = torch.stack(betas, 1).double().cpu().numpy()[:, :-1]
-    return np.array([np.linalg.eigvalsh(np.diag(A[k]) + np.diag(Bt[k], 1) + np.diag(Bt[k], -1))[-1]
-                     for k in range(K)])
+    saved = None
+    if flat is not None:
+        if tuple(flat.shape) != tuple(stack.flat.shape):
+            raise ValueError(f"flat must have the stack's shape {tuple(stack.flat.shape)}, got {tuple(flat.shape)}")
+        saved = stack.flat.detach().clone()
+        with torch.no_grad():
+            stack.flat.copy_(flat)
+    try:
+        H = StackedHessian(stack, X, y)
+        return lanczos(H, k=1, num_iters=min(num_iters, H.dim), seed=check_int("seed", seed, low=0)).eigenvalues[:, 0]
+    finally:
+        if saved is not None:
+            with torch.no_grad():
+                stack.flat.copy_(saved)
 
 
 def smoothed_losses(losses, beta: float = 0.98) -> np.ndarray:
