@@ -169,6 +169,16 @@ def test_stop_early_keeps_the_best_rate_and_its_seeds():
     assert early.record_steps[-1] <= full.record_steps[-1]
 
 
+def test_patience_gives_up_on_nets_whose_loss_stopped_falling():
+    X, y = _data(n=96)
+    stuck = NS.steps_to_target(_make, (X, y), 16, [1e-9], [0, 1], 0.01, max_steps=2000, eval_every=2, patience=5)
+    assert np.isinf(stuck.steps).all() and stuck.record_steps[-1] <= 2 * 7
+    patient = NS.steps_to_target(_make, (X, y), 16, [1e-9], [0, 1], 0.01, max_steps=60, eval_every=2)
+    assert patient.record_steps[-1] == 60  # without patience it runs to max_steps
+    with pytest.raises(ValueError, match="patience"):
+        NS.steps_to_target(_make, (X, y), 16, [0.1], [0], 0.5, patience=0)
+
+
 def test_a_rate_that_diverges_never_counts_as_reaching_the_target():
     X, y = _data(n=96)
     res = NS.steps_to_target(_make, (X, y), 16, [1e4], [0, 1], 0.6, max_steps=50, eval_every=2)

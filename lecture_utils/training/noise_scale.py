@@ -209,7 +209,7 @@ def _default_eval_every(batch_size):
 def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, *, opt="sgd",
                     opt_kwargs: dict | None = None, lr_schedule=None, max_steps: int = 5000,
                     eval_every: int | None = None, eval_data=None, stop_early: bool = True,
-                    device=None) -> StepsToTarget:
+                    patience: int | None = None, device=None) -> StepsToTarget:
     """Train ``len(lrs) * len(seeds)`` nets together at one batch size and record when each reaches ``target``.
 
     Net ``(l, s)`` is ``make_net(seeds[s])`` (the same initialization for every rate), trained by
@@ -225,6 +225,8 @@ def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, 
         eval_data: ``(X, y)`` on which the target loss is measured.
         stop_early: stop once the best rate's seeds have all reached the target (the others then count as not
             reached: they would need more steps than the best rate's median).
+        patience: give up on a net whose loss has not fallen by 0.1% for this many records (it counts as not
+            reached); the run ends when every net has reached the target, diverged or given up. None: never.
     Returns:
         :class:`StepsToTarget`. Example: ``steps_to_target(lambda s: make(s), ds, 64, [0.1, 0.2], [0, 1], 0.1)``
     """
@@ -236,6 +238,7 @@ def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, 
     max_steps = check_int("max_steps", max_steps, low=1, high=10_000_000)
     eval_every = _default_eval_every(batch_size) if eval_every is None else check_int("eval_every", eval_every,
                                                                                       low=1)
+    patience = check_int("patience", patience, low=1, allow_none=True)
     lrs = check_array("lrs", lrs, ndim=1)
     seeds = [check_int(f"seeds[{i}]", s, low=0) for i, s in enumerate(seeds)]
     if not len(lrs) or not seeds:
@@ -255,8 +258,13 @@ def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, 
                            opt_kwargs=opt_kwargs, lr_schedule=lr_schedule, eval_every=eval_every,
                            max_steps=max_steps, drop_last=True, device=device, progress=False)
     diverged = np.zeros(L * S, dtype=bool)
+    best_loss, since = np.full(L * S, np.inf), np.zeros(L * S, dtype=int)
     for rec in gen:
         loss = np.asarray(rec["test_loss"], dtype=float)
+        with np.errstate(invalid="ignore"):
+            better = loss < best_loss * (1 - 1e-3)
+        best_loss = np.where(better, loss, best_loss)
+        since = np.where(better, 0, since + 1)
         diverged |= np.asarray(rec["diverged"], dtype=bool) | ~np.isfinite(loss)
         rec_steps.append(rec["step"])
         rec_losses.append(loss)
@@ -265,7 +273,8 @@ def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, 
         steps[hit] = rec["step"]
         grid = steps.reshape(L, S)
         best = int(np.argmin(np.median(grid, 1)))
-        if stop_early and np.all(np.isfinite(grid[best])) or bool(np.all(np.isfinite(steps) | diverged)):
+        given_up = since >= patience if patience is not None else np.zeros_like(diverged)
+        if stop_early and np.all(np.isfinite(grid[best])) or bool(np.all(np.isfinite(steps) | diverged | given_up)):
             gen.close()
             break
     return StepsToTarget(batch_size, target, lrs, np.array(seeds), steps.reshape(L, S), diverged.reshape(L, S),
