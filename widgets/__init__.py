@@ -2,7 +2,9 @@
 
 Every widget is a small class (:class:`widgets.base.Widget`) exposing ``fig`` (its matplotlib Figure),
 ``controls`` (its ipywidgets by name) and ``status``; it shows itself when it is the last expression of a cell.
-Widgets that play a stored run share :class:`widgets.playback.PlaybackWidget` (play, step, reset).
+Widgets that play a stored run share :class:`widgets.playback.PlaybackWidget` (play, step, reset). Drive one
+from code by setting ``controls[name].value`` or with ``w.click(x, y)`` (the same handlers as a mouse click);
+``w.close()`` frees everything it holds (its ipywidget models, observers, figure and stored runs).
 
 Modules: ``base`` (the Widget class), ``playback`` and ``trajectory`` (the stepping bases), ``controls``
 (sliders), ``style`` (palettes), ``presenter`` (presenter mode), ``figures`` (canvases, static pictures),
