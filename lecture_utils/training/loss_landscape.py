@@ -284,5 +284,5 @@ def trajectory_pca(thetas, num_components: int = 2, *, center=None) -> Trajector
     sign = torch.sign(M[0] @ dirs.T)
     dirs = dirs * torch.where(sign == 0, torch.ones_like(sign), sign)[:, None]
     total = float((s ** 2).sum())
-    explained = (s[:k] ** 2 / total).numpy() if total > 0 else np.zeros(k)
-    return TrajectoryPCA(c.clone(), dirs.to(th.dtype), (M @ dirs.T).numpy(), explained)
+    explained = (s[:k] ** 2 / total).cpu().numpy() if total > 0 else np.zeros(k)
+    return TrajectoryPCA(c.clone(), dirs.to(th.dtype), (M @ dirs.T).cpu().numpy(), explained)
