@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
-from ._validate import check_array
+from ._validate import check_array, check_int, check_real
+from .optim import Optimizer, run
+from .surfaces import Surface, as_surface
+from .trajectory import Trajectory
 
-__all__ = ["loglog_slope", "SeedSummary", "seed_summary"]
+__all__ = ["loglog_slope", "SeedSummary", "seed_summary", "evaluations_to_target", "gradient_descent_evaluations"]
 
 
 def loglog_slope(x, y) -> float:
@@ -84,3 +89,60 @@ def seed_summary(values, shows=None) -> SeedSummary:
         raise ValueError(f"shows must be a bool array of shape {v.shape}, got {m.dtype} of shape {m.shape}")
     return SeedSummary(v.copy(), m.copy(), int(m.sum()), int(v.size), float(np.median(v)), float(v.min()),
                        float(v.max()))
+
+
+# ---- what a run costs to reach a target (lecture 09 compares gradient-free and gradient methods) ------
+def evaluations_to_target(traj: Trajectory, target: float) -> np.ndarray:
+    """Evaluations each run needed before its best value was ``<= target``; ``inf`` where it never got there (so a
+    median or a sort counts a failure as the slowest run, never as a fast one).
+
+    For a gradient-free result it reads ``extras["evals"]``; for a gradient method's trajectory (no ``evals``),
+    step ``t`` has used ``t + 1`` evaluations of value and gradient.
+
+    Args:
+        traj: a trajectory from this module or :func:`lecture_utils.optim.run`.
+        target: the value to reach.
+    Returns:
+        ``(B,)`` float array of whole numbers and ``inf``. Example: ``evaluations_to_target(res, 1e-3)``
+    """
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"traj must be a lecture_utils.trajectory.Trajectory, got {type(traj).__name__}")
+    target = check_real("target", target)
+    T = traj.values.shape[0]
+    evals = np.asarray(traj.extras.get("evals", np.arange(1, T + 1)), dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        best = np.fmin.accumulate(traj.values, axis=0)
+        hit = best <= target
+    first = hit.argmax(0)
+    return np.where(hit.any(0), evals[first].astype(float), np.inf)
+
+
+def gradient_descent_evaluations(surface: Surface, opt: Optimizer, x0, target: float, max_steps: int = 10_000):
+    """Run a gradient method until its value is ``<= target`` and count what it used.
+
+    Returns a dict with ``steps`` (updates taken, ``inf`` if the target was not reached within ``max_steps``),
+    ``gradient_evals`` (``steps + 1`` evaluations of value and gradient, the start included) and
+    ``finite_difference_evals`` (``(steps + 1) * (d + 1)``: what the same run costs in function evaluations if
+    each gradient is estimated by forward differences, one extra evaluation per coordinate) and ``trajectory``
+    (the run, long enough to reach the target; ``optim.run``'s noise-free steps make it deterministic).
+
+    Example: ``gradient_descent_evaluations(s, optim.SGD(lr=0.1), x0, target=1e-3)["gradient_evals"]``
+    """
+    surface = as_surface(surface)
+    target = check_real("target", target)
+    max_steps = check_int("max_steps", max_steps, low=1)
+    # Run 64 steps, then 128, 256, ... from scratch until the target is reached (at most twice the work of
+    # stopping exactly there, and the trajectory is the same as one long run's since nothing is random).
+    num_steps = min(64, max_steps)
+    while True:
+        traj = run(surface, opt, x0, num_steps=num_steps, tol=0.0)
+        hit = evaluations_to_target(traj, target)
+        if hit.shape != (1,):
+            raise ValueError("x0 must be a single start point (shape (d,))")
+        if np.isfinite(hit[0]) or num_steps == max_steps:
+            break
+        num_steps = min(2 * num_steps, max_steps)
+    if not np.isfinite(hit[0]):
+        return {"steps": math.inf, "gradient_evals": math.inf, "finite_difference_evals": math.inf, "trajectory": traj}
+    n = int(hit[0])
+    return {"steps": n - 1, "gradient_evals": n, "finite_difference_evals": n * (surface.dim + 1), "trajectory": traj}

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_utils import (basin_maps, custom_surfaces, descent, finite_differences, gradient_free, minibatch, optim,
-                           problems, schedules, sgd, surfaces)
-from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
+from lecture_utils import gradient_free
+from lecture_utils import (basin_maps, custom_surfaces, descent, finite_differences, minibatch, optim, problems,
+                           schedules, sgd, surfaces)
+from lecture_utils.second_order import cg, newton, quasi_newton, steepest
 from lecture_utils.training import data, nets, train
 
 HOSTILE = [None, -1, 0, 1.5, -0.5, math.nan, math.inf, -math.inf, 1e308, True, "3", "abc", [], [1.0, 2.0, 3.0], 1 + 2j,
@@ -71,7 +72,7 @@ ENTRY_POINTS = [
      ["surface", "x0", "num_steps", "line_search", "tol", "scale_initial", "c1", "c2", "max_evals", "inv_hessians"]),
     ("quasi_newton.lbfgs", quasi_newton.lbfgs, dict(surface=ROSEN, x0=[0.0, 0.0], num_steps=5),
      ["surface", "x0", "num_steps", "m", "lr", "line_search", "tolerance_change"]),
-    ("linesearch.steepest_descent", linesearch.steepest_descent,
+    ("steepest.steepest_descent", steepest.steepest_descent,
      dict(surface=ROSEN, x0=[0.0, 0.0], num_steps=5, line_search="armijo"), ["surface", "x0", "num_steps", "t0"]),
     ("gradient_free.random_search", gradient_free.random_search, dict(surface=ROSEN, num_iters=3),
      ["surface", "num_iters", "batch_size", "bounds", "num_runs", "seed", "target"]),

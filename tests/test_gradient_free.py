@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lecture_utils import custom_surfaces, gradient_free as gf, optim, surfaces
+from lecture_utils import custom_surfaces, gradient_free as gf, measure, optim, surfaces
 
 
 def counted(surface):
@@ -89,7 +89,7 @@ def test_target_stops_early_and_counts_to_target_are_consistent():
     s, box = counted(surfaces.from_quadratic(A))
     res = gf.evolution_strategy(s, [2.0, 2.0, 2.0], num_iters=1000, pop_size=10, sigma=1.0, num_runs=3, seed=0,
                                 target=1e-4)
-    need = gf.evaluations_to_target(res, 1e-4)
+    need = measure.evaluations_to_target(res, 1e-4)
     assert np.all(need > 0)
     assert res.extras["evals"][-1] == need.max()  # stopped at the generation the last run got there
     assert box["n"] == 3 * need.max()
@@ -102,23 +102,23 @@ def test_target_stops_early_and_counts_to_target_are_consistent():
 def test_evaluations_to_target_of_a_gradient_trajectory():
     s = surfaces.from_quadratic(np.diag([1.0, 4.0]))
     traj = optim.run(s, optim.SGD(lr=0.2), [[2.0, 2.0], [0.001, 0.001]], num_steps=100, tol=0.0)
-    need = gf.evaluations_to_target(traj, 1e-3)
+    need = measure.evaluations_to_target(traj, 1e-3)
     # closed form: f_t = 1/2 (4 (1 - 0.2)^(2t) + 4 * 4 (1 - 0.8)^(2t))
     t = np.arange(101)
     f = 0.5 * (4 * 0.8 ** (2 * t) + 16 * 0.2 ** (2 * t))
     assert need[0] == np.argmax(f <= 1e-3) + 1
     assert need[1] == 1  # already below the target at the start
     far = optim.run(s, optim.SGD(lr=1e-4), [[2.0, 2.0], [0.001, 0.001]], num_steps=5, tol=0.0)
-    assert list(gf.evaluations_to_target(far, 1e-3)) == [np.inf, 1.0]  # a median over runs ranks failures last
-    out = gf.gradient_descent_evaluations(s, optim.SGD(lr=0.2), [2.0, 2.0], 1e-3)
+    assert list(measure.evaluations_to_target(far, 1e-3)) == [np.inf, 1.0]  # a median over runs ranks failures last
+    out = measure.gradient_descent_evaluations(s, optim.SGD(lr=0.2), [2.0, 2.0], 1e-3)
     assert out["gradient_evals"] == need[0] and out["steps"] == need[0] - 1
     assert out["finite_difference_evals"] == need[0] * 3
     # a slow run (hundreds of steps) gives the same count as one long trajectory
-    slow = gf.gradient_descent_evaluations(s, optim.SGD(lr=0.01), [2.0, 2.0], 1e-3)
+    slow = measure.gradient_descent_evaluations(s, optim.SGD(lr=0.01), [2.0, 2.0], 1e-3)
     long = optim.run(s, optim.SGD(lr=0.01), [2.0, 2.0], num_steps=3000, tol=0.0)
     assert slow["steps"] > 128
     assert slow["gradient_evals"] == np.argmax(long.values[:, 0] <= 1e-3) + 1
-    never = gf.gradient_descent_evaluations(s, optim.SGD(lr=1e-6), [2.0, 2.0], 1e-3, max_steps=10)
+    never = measure.gradient_descent_evaluations(s, optim.SGD(lr=1e-6), [2.0, 2.0], 1e-3, max_steps=10)
     assert never["steps"] == np.inf and never["gradient_evals"] == np.inf  # a failure is never a fast run
 
 
@@ -144,4 +144,4 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="bounds"):
         gf.particle_swarm(s, bounds=[(1, 0), (0, 1)])
     with pytest.raises(TypeError, match="Trajectory"):
-        gf.evaluations_to_target(np.zeros(3), 0.1)
+        measure.evaluations_to_target(np.zeros(3), 0.1)

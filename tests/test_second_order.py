@@ -12,7 +12,7 @@ import scipy.sparse.linalg
 import torch
 
 from lecture_utils import custom_surfaces, surfaces
-from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
+from lecture_utils.second_order import cg, linesearch, newton, quasi_newton, steepest
 from lecture_utils.second_order.methods import run_method
 
 
@@ -208,7 +208,7 @@ def test_time_solve_returns_one_positive_time_per_size():
 @pytest.mark.parametrize("n, kappa", [(2, 10.0), (2, 200.0), (6, 50.0)])
 def test_exact_steepest_descent_directions_are_orthogonal(n, kappa):
     s, A, b, rng = random_quadratic(n, kappa, seed=int(kappa))
-    tr = linesearch.steepest_descent(s, rng.uniform(-3, 3, size=(3, n)), 12, line_search="exact", tol=1e-12)
+    tr = steepest.steepest_descent(s, rng.uniform(-3, 3, size=(3, n)), 12, line_search="exact", tol=1e-12)
     D = tr.extras["directions"]
     norms = np.linalg.norm(D, axis=2)
     checked = 0
@@ -223,7 +223,7 @@ def test_exact_steepest_descent_directions_are_orthogonal(n, kappa):
 
 def test_exact_line_search_matches_scalar_minimizer_and_kantorovich_rate():
     s, A, b, rng = random_quadratic(3, 40.0, seed=7)
-    tr = linesearch.steepest_descent(s, [2.0, -1.0, 0.5], 15, line_search="exact", tol=0.0)
+    tr = steepest.steepest_descent(s, [2.0, -1.0, 0.5], 15, line_search="exact", tol=0.0)
     x, g = tr.xs[0, 0], s.grad(tr.xs[0, 0])
     ref = scipy.optimize.minimize_scalar(lambda t: float(s.value(x - t * g)), bounds=(0, 10), method="bounded",
                                          options={"xatol": 1e-12})
@@ -237,7 +237,7 @@ def test_exact_line_search_matches_scalar_minimizer_and_kantorovich_rate():
 
 def test_exact_line_search_needs_a_quadratic():
     with pytest.raises(ValueError, match="quadratic"):
-        linesearch.steepest_descent(surfaces.get("rosenbrock"), [0.0, 0.0], 5, line_search="exact")
+        steepest.steepest_descent(surfaces.get("rosenbrock"), [0.0, 0.0], 5, line_search="exact")
 
 
 def _fun(s):
@@ -294,11 +294,11 @@ def test_line_searches_report_failure_instead_of_looping():
     assert not res.ok[0] and "no sufficient decrease in 2 trials" in res.reason[0]
     res = linesearch.strong_wolfe(_fun(s), X, G, F, G, 1.0)
     assert not res.ok[0] and "descent" in res.reason[0]
-    tr = linesearch.steepest_descent(s, [2.0, 1.0], 20, line_search="armijo", t0=1e6, max_evals=3)
+    tr = steepest.steepest_descent(s, [2.0, 1.0], 20, line_search="armijo", t0=1e6, max_evals=3)
     assert tr.extras["failed_at"][0] == 0 and "Armijo" in tr.status()
     # Unbounded below: the Wolfe search extrapolates a bounded number of times; the run ends as divergence.
     line = custom_surfaces.from_expression("-x", bounds=[(-5, 5)])
-    tr = linesearch.steepest_descent(line, 0.0, 200, line_search="wolfe")
+    tr = steepest.steepest_descent(line, 0.0, 200, line_search="wolfe")
     assert tr.diverged_at[0] > 0 or tr.extras["num_evals"][0] <= 200 * 27
     assert tr.extras["num_evals"][0] <= 200 * 27
 
@@ -306,7 +306,7 @@ def test_line_searches_report_failure_instead_of_looping():
 def test_line_search_survives_nan_values():
     s = custom_surfaces.from_expression("sqrt(x) + (x - 1)**2", bounds=[(0.0, 3.0)])  # NaN for x < 0
     for kind in ("armijo", "wolfe"):
-        tr = linesearch.steepest_descent(s, 2.5, 30, line_search=kind, t0=10.0)
+        tr = steepest.steepest_descent(s, 2.5, 30, line_search=kind, t0=10.0)
         assert np.all(np.isfinite(tr.values[:, 0]))
         assert tr.values[-1, 0] < tr.values[0, 0]
 
@@ -328,7 +328,7 @@ def test_nonlinear_cg_with_exact_search_is_linear_cg(beta):
 def test_nonlinear_cg_restart_every_step_is_steepest_descent():
     s = surfaces.get("rosenbrock")
     a = cg.nonlinear_cg(s, [-1.2, 1.0], 30, beta="FR", restart_every=1, c2=0.9)
-    b = linesearch.steepest_descent(s, [-1.2, 1.0], 30, line_search="wolfe", t0=1.0 / 234.4)
+    b = steepest.steepest_descent(s, [-1.2, 1.0], 30, line_search="wolfe", t0=1.0 / 234.4)
     assert np.all(a.extras["restarts"][:, 0])
     assert np.all(a.extras["betas"][:, 0] == 0)
     cos = np.einsum("td,td->t", a.extras["directions"][:, 0], -s.grad(a.xs[:-1, 0]))

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from lecture_utils.trajectory import Trajectory
 from lecture_utils import surfaces
-from lecture_utils.second_order import cg, linesearch, newton, quasi_newton
+from lecture_utils.second_order import cg, newton, quasi_newton, steepest
 from lecture_utils.second_order.methods import FIRST_ORDER, SECOND_ORDER, is_quadratic, names, run_method
+from lecture_utils.trajectory import Trajectory
 
 ROSEN = surfaces.get("rosenbrock")
 
@@ -20,9 +20,9 @@ ROSEN = surfaces.get("rosenbrock")
     (lambda: newton.run_newton(ROSEN, [np.nan, 0], 5), ValueError, "x0 must be finite"),
     (lambda: newton.run_newton(np.eye(2), [0, 0], 5), TypeError, "surface must be"),
     (lambda: newton.run_newton("rosenbrok", [0, 0], 5), ValueError, "surface must be a surface name"),
-    (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, line_search="golden"), ValueError, "line_search"),
-    (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, "wolfe", c1=0.9, c2=0.1), ValueError, "0 < c1 < c2 < 1"),
-    (lambda: linesearch.steepest_descent(ROSEN, [0, 0], 5, "armijo", t0=0.0), ValueError, "t0 must be >"),
+    (lambda: steepest.steepest_descent(ROSEN, [0, 0], 5, line_search="golden"), ValueError, "line_search"),
+    (lambda: steepest.steepest_descent(ROSEN, [0, 0], 5, "wolfe", c1=0.9, c2=0.1), ValueError, "0 < c1 < c2 < 1"),
+    (lambda: steepest.steepest_descent(ROSEN, [0, 0], 5, "armijo", t0=0.0), ValueError, "t0 must be >"),
     (lambda: cg.nonlinear_cg(ROSEN, [0, 0], 5, beta="HS"), ValueError, "beta must be one of"),
     (lambda: cg.nonlinear_cg(ROSEN, [0, 0], 5, restart_every=0), ValueError, "restart_every must be >= 1"),
     (lambda: cg.nonlinear_cg(ROSEN, [0, 0], 5, line_search="exact"), ValueError, "quadratic"),
@@ -65,9 +65,9 @@ def test_every_method_returns_the_common_trajectory(name):
 
 
 def test_single_start_point_reports_step_lengths_in_lrs():
-    tr = linesearch.steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 5, tol=0.0)
+    tr = steepest.steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 5, tol=0.0)
     assert np.all(np.isfinite(tr.lrs)) and np.allclose(tr.lrs, tr.extras["step_sizes"][:, 0])
-    trb = linesearch.steepest_descent(surfaces.get("quadratic", kappa=10), [[2.0, 1.0], [1.0, 1.0]], 5, tol=0.0)
+    trb = steepest.steepest_descent(surfaces.get("quadratic", kappa=10), [[2.0, 1.0], [1.0, 1.0]], 5, tol=0.0)
     assert np.all(np.isnan(trb.lrs))
 
 

@@ -1,4 +1,4 @@
-"""Line searches (exact on quadratics, Armijo backtracking, strong Wolfe) and steepest descent (lecture 06).
+"""Line searches (exact on quadratics, Armijo backtracking, strong Wolfe) for the methods of lecture 06.
 
 A line search picks the step ``t`` in ``x + t d`` along a descent direction ``d`` (``grad f(x) . d < 0``):
 
@@ -12,16 +12,18 @@ A line search picks the step ``t`` in ``x + t d`` along a descent direction ``d`
 Every search works on a batch of points at once and is bounded: when it cannot meet its condition it says so
 (``ok=False`` with a reason) instead of looping.
 
-Example (exact line searches on a quadratic: each new direction is orthogonal to the last one)::
+Steepest descent with these searches is :func:`lecture_utils.second_order.steepest.steepest_descent`.
 
+Example (the exact step along -g on a quadratic lands where the slope along the line is zero)::
+
+    >>> import numpy as np
     >>> from lecture_utils import surfaces
     >>> from lecture_utils.second_order import linesearch
-    >>> traj = linesearch.steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 50, line_search="exact")
-    >>> traj.status()
-    'converged at step 19'
-    >>> d = traj.extras["directions"]
-    >>> abs(float(d[0, 0] @ d[1, 0])) < 1e-12
-    True
+    >>> s = surfaces.get("quadratic", kappa=10)
+    >>> X = np.array([[2.0, 1.0]]); F, G = s.value_batch(X), s.grad_batch(X)
+    >>> res = linesearch.exact_quadratic(s.params["A"], lambda Z: (s.value_batch(Z), s.grad_batch(Z)), X, -G, F, G)
+    >>> bool(res.ok[0]), abs(float(res.g[0] @ G[0])) < 1e-12      # the new gradient is orthogonal to the old one
+    (True, True)
 """
 from __future__ import annotations
 
@@ -31,12 +33,12 @@ from typing import Callable
 
 import numpy as np
 
-from .._validate import check_choice, check_int, check_real
-from ..surfaces import Surface, as_surface
-from .recorder import Recorder, SecondOrderTrajectory
+from .._validate import check_choice, check_real
+from ..surfaces import Surface
+from .recorder import Recorder
 
 __all__ = ["LineSearchResult", "exact_quadratic", "armijo", "strong_wolfe", "search", "quadratic_params", "first_trial_step",
-           "steepest_descent", "LINE_SEARCHES"]
+           "LINE_SEARCHES"]
 
 LINE_SEARCHES = ("exact", "armijo", "wolfe")
 
@@ -364,55 +366,6 @@ def initial_step_guess(t_prev, slope_prev, slope):
     with np.errstate(all="ignore"):
         guess = t_prev * slope_prev / slope
     return np.where(np.isfinite(guess) & (guess > 0), guess, 1.0)
-
-
-def steepest_descent(surface: Surface, x0, num_steps: int = 100, line_search: str = "exact", *,
-                     tol: float = 1e-5, t0: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
-                     max_evals: int = 25) -> SecondOrderTrajectory:
-    """Gradient descent whose step length is chosen by a line search along ``d = -grad f(x)`` (lecture 06).
-
-    With ``line_search="exact"`` on a quadratic each step lands at the minimum along its line, so the new
-    gradient is orthogonal to the old one: the path zig-zags at right angles.
-
-    Args:
-        surface: a Surface; ``"exact"`` needs a quadratic from ``surfaces.from_quadratic`` / ``quadratic``.
-        x0: start point(s), ``(d,)`` or ``(B, d)``.
-        num_steps: number of steps, at least 1.
-        line_search: ``"exact"``, ``"armijo"`` or ``"wolfe"``.
-        tol: gradient norm under which a point counts as converged (it then stops).
-        t0: first trial step of the first Armijo/Wolfe search; later searches start from the step that
-            would give the same first-order decrease as the last one.
-        c1, c2: sufficient-decrease and curvature constants.
-        max_evals: bound on the evaluations of one line search.
-    Returns:
-        a trajectory; ``extras["step_sizes"]`` holds the step lengths, ``extras["directions"]`` the
-        search directions ``(num_steps, B, d)``.
-    Example: ``steepest_descent(surfaces.get("quadratic", kappa=10), [2.0, 1.0], 30)``
-    """
-    surface = as_surface(surface)
-    check_choice("line_search", line_search, LINE_SEARCHES)
-    c1, c2 = check_wolfe_constants(c1, c2)
-    t0 = check_real("t0", t0, low=0.0, low_open=True)
-    max_evals = check_int("max_evals", max_evals, low=1)
-    A = quadratic_params(surface)[0] if line_search == "exact" else None
-    rec = Recorder(surface, x0, num_steps, tol, f"steepest descent ({line_search})")
-    directions = np.full((rec.num_steps, rec.B, rec.d), np.nan)
-    t_prev = np.full(rec.B, np.nan)
-    slope_prev = np.full(rec.B, np.nan)
-    for t, idx, X, F, G in rec.steps():
-        D = -G
-        slope = -np.einsum("nd,nd->n", G, G)
-        first = np.isnan(t_prev[idx])
-        guess = np.where(first, t0, initial_step_guess(t_prev[idx], slope_prev[idx], slope))
-        res = search(line_search, rec.evaluate, X, D, F, G, guess, A=A, c1=c1, c2=c2, max_evals=max_evals)
-        rec.num_evals[idx] += res.evals
-        fail_by_reason(rec, t, idx, res)
-        ok = res.ok
-        directions[t, idx[ok]] = D[ok]
-        rec.move(t, idx[ok], res.x[ok], res.f[ok], res.g[ok], res.t[ok])
-        t_prev[idx[ok]], slope_prev[idx[ok]] = res.t[ok], slope[ok]
-        rec.record(t + 1)
-    return rec.finish({"directions": directions})
 
 
 def fail_by_reason(rec: Recorder, t: int, idx: np.ndarray, res: LineSearchResult) -> None:

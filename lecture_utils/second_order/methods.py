@@ -20,7 +20,7 @@ from .. import optim
 from .._validate import check_choice
 from ..surfaces import Surface
 from ..trajectory import Trajectory
-from . import cg, linesearch, newton, quasi_newton
+from . import cg, newton, quasi_newton, steepest
 
 __all__ = ["FIRST_ORDER", "SECOND_ORDER", "names", "run_method", "is_quadratic"]
 
@@ -46,7 +46,7 @@ def _second_order_call(name, surface):
         return newton.run_newton, {"variant": variant}
     default_ls = "exact" if is_quadratic(surface) else "wolfe"
     if name == "steepest_descent":
-        return linesearch.steepest_descent, {"line_search": default_ls}
+        return steepest.steepest_descent, {"line_search": default_ls}
     if name == "cg":
         return cg.nonlinear_cg, {"line_search": default_ls}
     if name == "bfgs":
@@ -61,7 +61,7 @@ def run_method(name: str, surface: Surface, x0, num_steps: int = 100, **kwargs) 
     ``optim.make(name, **hyperparameters)`` and call :func:`lecture_utils.optim.run`; keywords of ``run``
     (``tol``, ``clip_norm``, ...) go to it, the rest (``lr``, ``momentum``, ...) to the optimizer.
     Second-order names: ``newton``, ``damped_newton``, ``saddle_free_newton`` (:func:`newton.run_newton`),
-    ``steepest_descent`` (:func:`linesearch.steepest_descent`), ``cg`` (:func:`cg.nonlinear_cg`), ``bfgs``
+    ``steepest_descent`` (:func:`steepest.steepest_descent`), ``cg`` (:func:`cg.nonlinear_cg`), ``bfgs``
     and ``lbfgs`` (:mod:`quasi_newton`); keywords go to those functions. ``steepest_descent`` and ``cg`` use
     the exact line search on quadratic surfaces and strong Wolfe elsewhere unless ``line_search`` is given.
 

@@ -10,7 +10,7 @@ widget draws these methods without special cases. A trajectory also says why a p
 Example (a whole method, fixed-step gradient descent, written on a Recorder; then a line search that fails)::
 
     >>> from lecture_utils import surfaces
-    >>> from lecture_utils.second_order import linesearch
+    >>> from lecture_utils.second_order import steepest
     >>> from lecture_utils.second_order.recorder import Recorder
     >>> rec = Recorder(surfaces.get("quadratic"), [2.0, 1.0], num_steps=200, tol=1e-6, label="fixed step 0.1")
     >>> for t in range(rec.num_steps):
@@ -20,7 +20,7 @@ Example (a whole method, fixed-step gradient descent, written on a Recorder; the
     ...     rec.record(t + 1)                         # a point stops by itself once its gradient is under tol
     >>> rec.finish().status()
     'converged at step 138'
-    >>> linesearch.steepest_descent("rosenbrock", [-1.2, 1.0], 5, line_search="armijo", max_evals=1).status()
+    >>> steepest.steepest_descent("rosenbrock", [-1.2, 1.0], 5, line_search="armijo", max_evals=1).status()
     'stopped at step 0: Armijo backtracking found no sufficient decrease in 1 trials (last step tried 1)'
 """
 from __future__ import annotations
