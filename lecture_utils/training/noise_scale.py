@@ -39,7 +39,7 @@ import torch
 from .._validate import as_generator, check_array, check_choice, check_int, check_real
 
 __all__ = ["per_example_gradients", "per_example_gradients_loop", "NoiseScale", "noise_scale", "StepsToTarget",
-           "steps_to_target", "BatchSweep", "sweep_batch_sizes", "CriticalBatchFit", "fit_critical_batch"]
+           "steps_to_target", "default_eval_every", "BatchSweep", "sweep_batch_sizes", "CriticalBatchFit", "fit_critical_batch"]
 
 
 def _loss_of(out, y):
@@ -202,8 +202,10 @@ class StepsToTarget:
         return int(np.argmin(self.median_steps))
 
 
-def _default_eval_every(batch_size):
-    return max(1, int(round(64 / math.sqrt(batch_size))))
+def default_eval_every(batch_size: int) -> int:
+    """Steps between measurements in :func:`steps_to_target` by default: ``round(64 / sqrt(batch_size))``, so that
+    small batches, which need many steps, are measured less often. Example: ``default_eval_every(64)  # 8``"""
+    return max(1, int(round(64 / math.sqrt(check_int("batch_size", batch_size, low=1)))))
 
 
 def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, *, opt="sgd",
@@ -236,7 +238,7 @@ def steps_to_target(make_net, data, batch_size: int, lrs, seeds, target: float, 
     batch_size = check_int("batch_size", batch_size, low=1)
     target = check_real("target", target, low=0.0, low_open=True)
     max_steps = check_int("max_steps", max_steps, low=1, high=10_000_000)
-    eval_every = _default_eval_every(batch_size) if eval_every is None else check_int("eval_every", eval_every,
+    eval_every = default_eval_every(batch_size) if eval_every is None else check_int("eval_every", eval_every,
                                                                                       low=1)
     patience = check_int("patience", patience, low=1, allow_none=True)
     lrs = check_array("lrs", lrs, ndim=1)
