@@ -14,8 +14,8 @@ import lecture_utils.checks
 from lecture_utils.checks import CheckFailed
 
 # every lecture's checker module, found in the package (a new lecture's checkers are covered without editing this)
-MODULES = [importlib.import_module(f"lecture_utils.checks.{m.name}") for m in pkgutil.iter_modules(lecture_utils.checks.__path__)
-           if m.name.startswith("lecture")]
+MODULES = [importlib.import_module(f"lecture_utils.checks.{m.name}")
+           for m in pkgutil.iter_modules(lecture_utils.checks.__path__) if m.name.startswith("lecture")]
 CHECKERS = [(m.__name__.rsplit(".", 1)[1], name, getattr(m, name)) for m in MODULES for name in m.__all__
             if name.startswith("check_")]
 ROOT = Path(__file__).resolve().parents[1]
