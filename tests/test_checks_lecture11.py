@@ -78,7 +78,8 @@ WC_MISTAKES = [
      ["one step early"]),
     (lambda b, t, W, T, s, e: wc_ok(b, t, W, T, s, e) if t < W else e + (b - e) * _cos(t / (T - W)),
      ["counts from step 0"]),
-    (lambda b, t, W, T, s, e: b * (s + (1 - s) * min(t, W) / W) if t <= W else e + (b - e) * _cos((t - W - 1) / (T - W)),
+    (lambda b, t, W, T, s, e: b * (s + (1 - s) * min(t, W) / W) if t <= W
+     else e + (b - e) * _cos((t - W - 1) / (T - W)),
      ["one step late"]),
     (lambda b, t, W, T, s, e: wc_ok(b, t, W, T, s, e) if t < W else e + (b - e) * _cos((t - W) / T),
      ["period is total_steps - warmup_steps"]),
@@ -250,7 +251,8 @@ def _notebook():
     return json.loads(path.read_text())["cells"]
 
 
-@pytest.mark.parametrize("checker, fn", [("check_warmup_cosine", "warmup_cosine"), ("check_noise_scale", "noise_scale")])
+@pytest.mark.parametrize("checker, fn", [("check_warmup_cosine", "warmup_cosine"),
+                                        ("check_noise_scale", "noise_scale")])
 def test_the_notebook_calls_the_checker_and_its_solution_passes(checker, fn, capsys):
     cells = _notebook()
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")

@@ -117,8 +117,9 @@ def test_many_models_trainer_follows_torch_schedulers_step_for_step(kind):
     steps, lrs = 30, [0.05, 0.2, 0.5]
     if kind == "warmup_cosine":
         ours_s = schedules.WarmupCosineLR(6, steps, start_factor=0.1, eta_min=1e-3)
-        theirs = lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.1, 1.0, 6), L.CosineAnnealingLR(o, steps - 6, 1e-3)],
-                                          [6])  # noqa: E731
+
+        def theirs(o):
+            return L.SequentialLR(o, [L.LinearLR(o, 0.1, 1.0, 6), L.CosineAnnealingLR(o, steps - 6, 1e-3)], [6])
     else:
         ours_s = schedules.OneCycleLR(steps, pct_start=0.4)
         theirs = None

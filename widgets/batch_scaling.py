@@ -8,12 +8,15 @@ seed reached it; the right panel places the setting in the plane of steps agains
 the curve a batch-size sweep measured (``reference``, optional): below the critical batch size doubling the batch
 halves the steps for the same examples, above it the steps stop falling and the examples grow.
 
-Example::
+Example (in a notebook ``BatchScalingWidget(data.digits(), target=0.1, batch_size=32, lr=0.8).show()``)::
 
-    from lecture_utils.training import data, nets
-    from widgets.batch_scaling import BatchScalingWidget
-    w = BatchScalingWidget(data.digits(), target=0.1, batch_size=32, lr=0.8)
-    w.show()            # or w.run(batch_size=128, lr=1.0, warmup=20) from code
+    >>> from lecture_utils.training import data
+    >>> w = BatchScalingWidget(data.blobs(n=200, seed=0, device="cpu"), target=0.5, seeds=(0,), batch_size=16,
+    ...                        batch_sizes=(16, 32), lr=0.3, max_steps=200, live=False)
+    >>> w.status_text.splitlines()[0]
+    'batch size 16, learning rate 0.3, warmup 0 steps'
+    >>> _ = w.run(batch_size=32, warmup=10); w.result.batch_size      # every move trains again
+    32
 """
 from __future__ import annotations
 

@@ -126,8 +126,9 @@ def _config(num_workers, *, data, hidden, num_steps, batch_size, lr, momentum, s
     num_workers = check_int("num_workers", num_workers, low=1, high=MAX_WORKERS)
     batch_size = check_int("batch_size", batch_size, low=1)
     if batch_size % num_workers:
+        nearest = batch_size // num_workers * num_workers or num_workers
         raise ValueError(f"batch_size={batch_size} must be divisible by num_workers={num_workers}: each worker "
-                         f"takes an equal shard of every global minibatch (try {batch_size // num_workers * num_workers or num_workers})")
+                         f"takes an equal shard of every global minibatch (try {nearest})")
     if data is None:
         from .data import digits
 

@@ -39,7 +39,8 @@ import torch
 from .._validate import as_generator, check_array, check_choice, check_int, check_real
 
 __all__ = ["per_example_gradients", "per_example_gradients_loop", "NoiseScale", "noise_scale", "StepsToTarget",
-           "steps_to_target", "default_eval_every", "BatchSweep", "sweep_batch_sizes", "CriticalBatchFit", "fit_critical_batch"]
+           "steps_to_target", "default_eval_every", "BatchSweep", "sweep_batch_sizes", "CriticalBatchFit",
+           "fit_critical_batch"]
 
 
 def _loss_of(out, y):
