@@ -71,7 +71,7 @@ class BatchScalingWidget(Widget):
     Example: ``w = BatchScalingWidget(ds, target=0.1); w.run(batch_size=64, lr=0.8); w.status_text``
     """
 
-    figsize = (9.5, 3.8)
+    figsize = (11.5, 3.8)
     _data_attrs = ("result", "data", "make_net", "reference")
 
     def __init__(self, data, make_net=None, *, target: float = 0.1, seeds=(0, 1, 2), batch_size: int = 32,
@@ -110,19 +110,16 @@ class BatchScalingWidget(Widget):
 
         self.ax_loss, self.ax_plane = self.fig.subplots(1, 2)
         ax = self.ax_loss
-        seed_lines = [ax.plot([], [], color=color(i), lw=1.4, alpha=0.9, label=f"seed {s}")[0]
-                      for i, s in enumerate(self.seeds)]
-        reached, = ax.plot([], [], ls="none", marker="o", ms=6, mfc="white", mec="black", zorder=5,
-                           label="target reached")
+        seed_lines = [ax.plot([], [], color=color(i), lw=1.4, alpha=0.9)[0] for i in range(len(self.seeds))]
+        reached, = ax.plot([], [], ls="none", marker="o", ms=6, mfc="white", mec="black", zorder=5)
         target_line = ax.axhline(self.target, color="0.3", ls="--", lw=1.0)
         ax.set_ylim(self.target / 1.5, 3.0)
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
         ax.set_xlabel("examples processed")
         ax.set_ylabel("loss on the training set (log scale)")
-        ax.set_title(f"each seed's loss; dashed: the target {self.target:g}", fontsize=10)
+        ax.set_title(f"{len(self.seeds)} seeds (colours); o: reached the target {self.target:g} (dashed)", fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
 
         ap = self.ax_plane
         ref_line = fit_line = None
@@ -149,7 +146,7 @@ class BatchScalingWidget(Widget):
         ap.set_ylabel("steps to the target")
         ap.set_title("steps against examples (labels: batch size)", fontsize=10)
         ap.grid(True, which="both", alpha=0.25)
-        ap.legend(loc="upper right", fontsize=7, framealpha=0.9)
+        ap.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
         self.lines = {"seeds": seed_lines, "reached": reached, "target": target_line, "point": point,
                       "points": points, "reference": ref_line, "fit": fit_line}
         self._plane_limits = None
@@ -242,9 +239,9 @@ class BatchScalingWidget(Widget):
                    else f"(every seed diverged by step {last})")
             body = f"the target {self.target:g} was reached in none of {len(self.seeds)} seeds {why}"
         else:
-            body = (f"target {self.target:g} reached in {k} of {len(self.seeds)} seeds; median "
-                    + (f"{median:,.0f} steps, {median * B:,.0f} examples" if math.isfinite(median) else
-                       "not reached (fewer than half of the seeds got there)")
+            body = (f"target {self.target:g} reached in {k} of {len(self.seeds)} seeds"
+                    + (f"; median {median:,.0f} steps, {median * B:,.0f} examples" if math.isfinite(median) else
+                       ", too few for a median")
                     + f" (seeds: {', '.join('-' if not ok else f'{s:,.0f}' for s, ok in zip(steps, hit))} steps)")
         tail = f"; diverged in {div} of {len(self.seeds)} seeds" if div else ""
         self.set_status(head, body + tail, colors_=[None, None])
@@ -269,5 +266,5 @@ class BatchScalingWidget(Widget):
             self._plane_limits = ((min(pts_x), max(pts_x)), (min(pts_y), max(pts_y)))
             (x0, x1), (y0, y1) = self._plane_limits
             ap.set_xlim(x0 / 1.6, x1 * 1.6)
-            ap.set_ylim(y0 / 1.6, y1 * 2.5)  # room for the legend above the data
+            ap.set_ylim(y0 / 1.6, y1 * 1.6)
         self.relayout()
