@@ -71,7 +71,7 @@ class BatchScalingWidget(Widget):
     Example: ``w = BatchScalingWidget(ds, target=0.1); w.run(batch_size=64, lr=0.8); w.status_text``
     """
 
-    figsize = (11.5, 3.8)
+    figsize = (8.2, 4.2)
     _data_attrs = ("result", "data", "make_net", "reference")
 
     def __init__(self, data, make_net=None, *, target: float = 0.1, seeds=(0, 1, 2), batch_size: int = 32,
@@ -118,7 +118,7 @@ class BatchScalingWidget(Widget):
         plain_log_ticks(ax.yaxis)
         ax.set_xlabel("examples processed")
         ax.set_ylabel("loss on the training set (log scale)")
-        ax.set_title(f"{len(self.seeds)} seeds (colours); o: reached the target {self.target:g} (dashed)", fontsize=10)
+        ax.set_title(f"loss of {len(self.seeds)} seeds; o: target {self.target:g} reached", fontsize=9)
         ax.grid(True, alpha=0.3)
 
         ap = self.ax_plane
@@ -129,24 +129,24 @@ class BatchScalingWidget(Widget):
                 raise ValueError("reference must be (batch_sizes, steps), two arrays of one shape")
             ok = np.isfinite(rs)
             ref_line, = ap.plot(rb[ok] * rs[ok], rs[ok], color="0.55", marker="s", ms=4, lw=1.0,
-                                label="sweep (each B at its best rate)")
+                                label="sweep, best rates")
             for b_, s_ in zip(rb[ok], rs[ok]):
                 ap.annotate(f"{b_:g}", (b_ * s_, s_), textcoords="offset points", xytext=(4, 3), fontsize=7,
                             color="0.45")
         if fit is not None:
             grid = np.geomspace(min(sizes) / 2, max(sizes) * 2, 100)
             fit_line, = ap.plot(grid * fit.steps(grid), fit.steps(grid), color="0.3", ls=":", lw=1.2,
-                                label=f"S_min (1 + B_crit / B), B_crit = {fit.b_crit:.3g}")
+                                label=f"fit, B_crit = {fit.b_crit:.3g}")
         points, = ap.plot([], [], ls="none", marker="o", ms=4, color=color(0), alpha=0.6, label="this setting: seeds")
-        point, = ap.plot([], [], ls="none", marker="*", ms=14, color=color(1), mec="black", zorder=6,
+        point, = ap.plot([], [], ls="none", marker="*", ms=13, color=color(1), mec="black", zorder=6,
                          label="this setting: median")
         ap.set_xscale("log")
         ap.set_yscale("log")
         ap.set_xlabel("examples to the target")
         ap.set_ylabel("steps to the target")
-        ap.set_title("steps against examples (labels: batch size)", fontsize=10)
+        ap.set_title("steps vs examples to the target (labels: batch)", fontsize=9)
         ap.grid(True, which="both", alpha=0.25)
-        ap.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+        ap.legend(loc="lower left", fontsize=7, framealpha=0.9)  # below the curve: no setting can land there
         self.lines = {"seeds": seed_lines, "reached": reached, "target": target_line, "point": point,
                       "points": points, "reference": ref_line, "fit": fit_line}
         self._plane_limits = None
@@ -265,6 +265,6 @@ class BatchScalingWidget(Widget):
         if pts_x and pts_y:
             self._plane_limits = ((min(pts_x), max(pts_x)), (min(pts_y), max(pts_y)))
             (x0, x1), (y0, y1) = self._plane_limits
-            ap.set_xlim(x0 / 1.6, x1 * 1.6)
-            ap.set_ylim(y0 / 1.6, y1 * 1.6)
+            ap.set_xlim(x0 / 4, x1 * 1.6)   # room in the lower left for the legend
+            ap.set_ylim(y0 / 3, y1 * 1.6)
         self.relayout()
