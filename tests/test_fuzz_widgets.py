@@ -17,6 +17,7 @@ import warnings
 import ipywidgets
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,8 +81,7 @@ def _check_trajectory(w):
     assert len(lines) == len(w.trajs) == len(w.specs)
     start = [w.controls["x0"].value] + ([w.controls["y0"].value] if "y0" in w.controls else [])
     for i, traj in enumerate(w.trajs):
-        opt = w.optimizer(i)
-        assert opt.label in lines[i], f"status line {i} does not name the current rate: {lines[i]!r}"
+        assert w.label(i) in lines[i], f"status line {i} does not name the current rate: {lines[i]!r}"
         assert traj.num_steps == w.num_steps
         assert _same(traj.xs[0, 0], start), "the stored run does not start at the start sliders"
         k_i = min(k, traj.num_steps)
@@ -190,6 +190,26 @@ def _check_continuation(w):
     assert w.status_text.startswith(f"σ = {sigma:.2f}: ")
 
 
+def _check_sharpness(w):
+    lr = w.lr
+    assert w.lines["threshold"].get_ydata()[0] == pytest.approx(2.0 / lr), "the 2 / lr line is not at the slider"
+    if not w.running and w.history is None:
+        assert w.ax_loss.get_xlim() == (0, w.controls["steps"].value)
+        assert f"2 / lr = {2.0 / lr:.3g}" in w.status_text
+    if w.history is not None:
+        assert _same(w.lines["loss"].get_ydata(), w.history.step_loss[0][: len(w.lines["loss"].get_ydata())])
+    assert not w.running
+
+
+def _check_batch_scaling(w):
+    B, lr, W = int(w.controls["batch_size"].value), float(w.controls["lr"].value), int(w.controls["warmup"].value)
+    r = w.result
+    assert r.batch_size == B, "the stored run is not the batch size on the slider"
+    assert w.status_text.startswith(f"batch size {B}, learning rate {lr:.3g}, warmup {W} steps")
+    for line, curve in zip(w.lines["seeds"], r.losses[:, 0, :].T):
+        assert _same(line.get_xdata(), r.record_steps * B) and _same(line.get_ydata(), curve)
+
+
 def _check_dashboard(w):
     if not w.running and not w.history:
         assert w.ax_acc.get_xlim() == (0, w.controls["epochs"].value)
@@ -212,9 +232,25 @@ def _tiny_dashboard():
     return widgets.TrainingDashboard(cfg, _DATA["blobs"], epochs=1, batch_size=64, live=False)
 
 
+def _tiny_sharpness():
+    if "digits" not in _DATA:
+        d = data.digits(seed=0, device="cpu")
+        _DATA["digits"] = (d.X_train[:40], torch.eye(10)[d.y_train[:40]])
+    return widgets.SharpnessWidget(lambda: nets.MLP(64, (4,), 10, activation="tanh"), _DATA["digits"], lr=1.0,
+                                   lr_range=(0.05, 50.0), num_steps=20, max_steps=40, every=10, num_iters=5,
+                                   live=False)
+
+
+def _tiny_batch_scaling():
+    if "blobs" not in _DATA:
+        _DATA["blobs"] = data.blobs(n=40, num_classes=3, dim=4, std=1.0, seed=0, device="cpu")
+    return widgets.BatchScalingWidget(_DATA["blobs"], target=0.5, seeds=(0, 1), batch_size=8, lr=0.3,
+                                      batch_sizes=(4, 8, 30), max_warmup=10, max_steps=30, live=False)
+
+
 #: name -> (build a small one, check that what it shows is its state)
 CASES = {
-    "Explorer1D": (lambda: widgets.Explorer1D("multi_minima", ["sgd", "adam"], num_steps=30),
+    "Explorer1D": (lambda: widgets.Explorer1D("multi_minima", ["gd", "sgd", "adam"], num_steps=30),
                    _check_trajectory),
     "Explorer2D": (lambda: widgets.Explorer2D("himmelblau", ["sgd", "momentum", "adam"], num_steps=30, grid=30,
                                               clipping=True),
@@ -234,6 +270,8 @@ CASES = {
     "SecondOrderRace": (lambda: widgets.SecondOrderRace("quadratic", num_steps=15), _check_second_order_race),
     "ContinuationWidget": (lambda: widgets.ContinuationWidget(num_levels=21), _check_continuation),
     "TrainingDashboard": (_tiny_dashboard, _check_dashboard),
+    "SharpnessWidget": (_tiny_sharpness, _check_sharpness),
+    "BatchScalingWidget": (_tiny_batch_scaling, _check_batch_scaling),
 }
 
 #: Moves that may be refused, and the one clear message each may give (``callback: ValueError: ...``).
@@ -282,12 +320,15 @@ def _range_value(c, frac: float):
         return int(round(c.min + frac * (c.max - c.min)))
     if isinstance(c, ipywidgets.FloatSlider):
         return c.min + frac * (c.max - c.min)
+    if isinstance(c, ipywidgets.BoundedIntText):
+        return int(round(c.min + frac * (c.max - c.min)))
     raise TypeError(type(c))
 
 
 def _values(c, n_between: int = 3):
     """Min, max and values in between for a slider; every option for a choice; both states of a toggle."""
-    if isinstance(c, (ipywidgets.FloatLogSlider, ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.Play)):
+    if isinstance(c, (ipywidgets.FloatLogSlider, ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.Play,
+                      ipywidgets.BoundedIntText)):
         fracs = [0.0, 1.0] + [(i + 1) / (n_between + 1) for i in range(n_between)]
         return [("frac", f) for f in fracs]
     if isinstance(c, ipywidgets.SelectMultiple):
@@ -363,6 +404,27 @@ def _canvas_axes(w):
 # ---------------------------------------------------------------------------------------------------------
 # The tests
 # ---------------------------------------------------------------------------------------------------------
+def _train_dashboard(case, w):
+    for epochs in (1, 2):
+        _move(case, w, "epochs", "value", epochs)
+        _move(case, w, "start", "click", None)
+        assert set(w.history) == set(w.configs) and "done" in w.status_text
+    assert "too fast: " in w.status_text and "diverged at step" in w.status_text
+
+
+def _train_sharpness(case, w):
+    for lr in (0.5, 50.0):  # a run that trains, and one that diverges
+        _move(case, w, "lr", "value", lr)
+        _move(case, w, "steps", "value", 20)
+        _move(case, w, "start", "click", None)
+        assert w.history is not None and w.history.steps[-1] <= 20
+    assert "diverged" in w.status_text
+
+
+#: Widgets that train on a button press: the presses, at a small number of steps (the generic loop skips them).
+TRAINING = {"TrainingDashboard": _train_dashboard, "SharpnessWidget": _train_sharpness}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_control_through_its_whole_range(case):
     w = _widget(case)
@@ -387,12 +449,7 @@ def test_every_control_through_its_whole_range(case):
             _move(case, w, name, "index", before)
         elif start_value is not None and not isinstance(c, ipywidgets.Button):
             _move(case, w, name, "value", start_value)
-    if "start" in w.controls:
-        for epochs in (1, 2):
-            _move(case, w, "epochs", "value", epochs)
-            _move(case, w, "start", "click", None)
-            assert set(w.history) == set(w.configs) and "done" in w.status_text
-        assert "too fast: " in w.status_text and "diverged at step" in w.status_text
+    TRAINING.get(case, lambda case, w: None)(case, w)
     for ax_name in _canvas_axes(w):
         for frac in CLICKS:
             _move(case, w, ax_name, "canvas", frac)
@@ -416,7 +473,7 @@ def _moves(draw, w):
         if isinstance(c, ipywidgets.Play) and draw(st.booleans()):
             out.append((name, "playing", None))
         elif isinstance(c, (ipywidgets.FloatLogSlider, ipywidgets.IntSlider, ipywidgets.FloatSlider,
-                            ipywidgets.Play)):
+                            ipywidgets.Play, ipywidgets.BoundedIntText)):
             out.append((name, "frac", draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)))))
         else:
             out.append((name, *draw(st.sampled_from(_values(c)))))

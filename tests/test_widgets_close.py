@@ -13,6 +13,7 @@ import weakref
 
 import ipywidgets
 import pytest
+import torch
 
 import widgets
 from lecture_utils import optim, surfaces
@@ -27,6 +28,21 @@ def _dashboard():
     cfg = {"a": lambda: (nets.MLP(4, hidden=(4,), out_dim=3), optim.SGD(lr=0.1)),
            "b": lambda: (nets.MLP(4, hidden=(4,), out_dim=3), optim.Adam(lr=0.01))}
     return widgets.TrainingDashboard(cfg, _DATA["blobs"], epochs=1, batch_size=64, live=False)
+
+
+def _sharpness():
+    if "digits" not in _DATA:
+        d = data.digits(seed=0, device="cpu")
+        _DATA["digits"] = (d.X_train[:40], torch.eye(10)[d.y_train[:40]])
+    return widgets.SharpnessWidget(lambda: nets.MLP(64, (4,), 10, activation="tanh"), _DATA["digits"], num_steps=10,
+                                   every=5, num_iters=5, live=False)
+
+
+def _batch_scaling():
+    if "blobs" not in _DATA:
+        _DATA["blobs"] = data.blobs(n=40, num_classes=3, dim=4, std=1.0, seed=0, device="cpu")
+    return widgets.BatchScalingWidget(_DATA["blobs"], target=0.5, seeds=(0,), batch_size=8, lr=0.3,
+                                      batch_sizes=(8, 16), max_steps=40, live=False)
 
 
 #: Small configurations of every exported widget (the same code paths, less computing).
@@ -45,6 +61,8 @@ MAKERS = {
     "SecondOrderRace": lambda: widgets.SecondOrderRace("quadratic", num_steps=10),
     "ContinuationWidget": lambda: widgets.ContinuationWidget(num_levels=11),
     "TrainingDashboard": _dashboard,
+    "SharpnessWidget": _sharpness,
+    "BatchScalingWidget": _batch_scaling,
 }
 BUILDS = 20
 
@@ -67,10 +85,11 @@ def test_every_exported_widget_is_built_and_closed():
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_build_and_close_twenty_times_leaves_nothing_behind(name):
     make = MAKERS[name]
-    w = make()
-    w._repr_mimebundle_()  # once as displayed (drawn, encoded): caches of fonts and text fill up here
-    w.close()
-    del w
+    for _ in range(2):  # twice as displayed (drawn, encoded): caches of fonts, text and torch fill up here
+        w = make()
+        w._repr_mimebundle_()
+        w.close()
+        del w
     gc.collect()
     models, objects = open_models(), len(gc.get_objects())
     refs = []

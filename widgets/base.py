@@ -1,22 +1,24 @@
-"""The base class of every course widget: figure, controls, error output, status line, static fallback.
+"""The base class of every course widget: figure, controls, drawing, status line, presenter mode, closing.
 
 Introduced in lecture 01 and used by every interactive figure after it. A :class:`Widget` owns a matplotlib
 ``fig`` built under ``plt.ioff()``, a dict ``controls`` of ipywidgets by name, an ``output`` that shows any
-error raised inside a callback (:func:`callback`), and a ``status`` line (an ``ipywidgets.HTML`` with CSS
-class ``lecture-status``). With the ipympl backend active the canvas is ipympl's live Canvas widget;
-otherwise the figure is redrawn to a PNG ``ipywidgets.Image`` after every change, with a one-line notice
-saying so. Controls are made with :mod:`widgets.controls`, colours come from :mod:`widgets.style`, the
-canvas from :mod:`widgets.figures`, and presenter mode restyles through :mod:`widgets.presenter`.
+error raised inside a callback (:func:`callback`, :mod:`widgets.errors`), and a ``status`` line (an
+``ipywidgets.HTML`` with CSS class ``lecture-status``). With the ipympl backend active the canvas is ipympl's
+live Canvas widget; otherwise the figure is redrawn to a PNG ``ipywidgets.Image`` after every change, with a
+one-line notice saying so. How it is shown (one container, and a picture of the figure for readers without a
+kernel) is :mod:`widgets.display`; saving and restoring its settings (prepared demos) is :mod:`widgets.state`.
+Controls are made with :mod:`widgets.controls`, colours come from :mod:`widgets.style`, the canvas and the
+column width from :mod:`widgets.figures`, and presenter mode restyles through :mod:`widgets.presenter`.
 
 Drawing follows the house style: artists are created once and updated; artists registered with
 :meth:`Widget.animate` are redrawn by blitting (restore the cached background, draw only them), and the
 background is refreshed on each full draw (``draw_event``).
 
-Tests and instructors drive a widget through public means only: set ``controls[name].value``,
-:meth:`Widget.click` the figure (the same handlers as a mouse click), read :attr:`Widget.error`,
-:attr:`Widget.status_text`, :attr:`Widget.stale` and the artists. :meth:`Widget.close` frees every ipywidget
-model the widget made (controls, boxes, labels, their layouts and styles), disconnects its observers and
-figure callbacks, closes the figure and drops the stored runs.
+Tests and instructors drive a widget through public means only: set ``controls[name].value`` (or
+:meth:`Widget.set`), :meth:`Widget.click` the figure (the same handlers as a mouse click), read
+:attr:`Widget.error`, :attr:`Widget.status_text`, :attr:`Widget.stale` and the artists. :meth:`Widget.close`
+frees every ipywidget model the widget made (controls, boxes, labels, their layouts and styles), disconnects
+its observers and figure callbacks, closes the figure and drops the stored runs.
 
 Example::
 
@@ -24,16 +26,17 @@ Example::
 """
 from __future__ import annotations
 
-import functools
 import html
-import traceback
 from contextlib import contextmanager
 
 import ipywidgets
 import numpy as np
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from . import figures, presenter, style
+from .display import Display
+from .errors import ErrorOutput, callback
+from .models import close_models
+from .state import SavedState
 
 __all__ = ["Widget", "callback", "close_models", "STATUS_CLASS"]
 
@@ -41,84 +44,7 @@ __all__ = ["Widget", "callback", "close_models", "STATUS_CLASS"]
 STATUS_CLASS = "lecture-status"
 
 
-def callback(fn):
-    """Decorate a widget method so that an exception inside it is shown in the widget, never lost in a log.
-
-    The message names the callback and the error (``lr: ValueError: ...``); programming errors (anything
-    other than ``ValueError``/``TypeError``/``ArithmeticError``) also get the last lines of the traceback.
-    A later successful call of the same callback clears its message.
-    """
-    @functools.wraps(fn)
-    def wrapper(self, *args, **kwargs):
-        try:
-            out = fn(self, *args, **kwargs)
-        except Exception as exc:  # shown to the student in the widget, by design
-            self.show_error(exc, where=fn.__name__.lstrip("_"))
-            return None
-        self.clear_error(fn.__name__.lstrip("_"))
-        return out
-    return wrapper
-
-
-def _models_under(roots) -> list:
-    """Every ipywidget model reachable from ``roots`` (widgets, or lists, tuples and dicts of them) through
-    the models' synced traits: children, ``layout``, ``style``, a canvas's ``toolbar``..."""
-    found: dict = {}
-    stack = list(roots)
-    while stack:
-        obj = stack.pop()
-        if isinstance(obj, dict):
-            stack.extend(obj.values())
-        elif isinstance(obj, (list, tuple)):
-            stack.extend(obj)
-        elif isinstance(obj, ipywidgets.Widget) and id(obj) not in found:
-            found[id(obj)] = obj
-            for key in obj.keys:
-                try:
-                    val = getattr(obj, key)
-                except Exception:  # a trait that cannot be read any more: nothing to follow
-                    continue
-                if isinstance(val, (ipywidgets.Widget, list, tuple)):
-                    stack.append(val)
-    return list(found.values())
-
-
-def close_models(*roots) -> int:
-    """Close every ipywidget model under ``roots`` (see :func:`_models_under`) and drop its observers and
-    click handlers, so nothing outside refers back to the widget that made them. Returns how many were closed.
-
-    ``Widget.close`` closes a model only: its ``layout`` and ``style`` models stay open, and its observers keep
-    whatever they are bound to alive. Example: ``close_models(box)``
-    """
-    models = _models_under(roots)
-    for m in models:
-        m.close()
-        m.unobserve_all()
-        handlers = getattr(m, "_click_handlers", None)  # Button.on_click keeps its callbacks here
-        if handlers is not None:
-            handlers.callbacks.clear()
-    return len(models)
-
-
-class _OnDemandLayout(ConstrainedLayoutEngine):
-    """Constrained layout that runs only when asked (:attr:`pending`, set by ``Widget.relayout``), not on
-    every draw.
-
-    Laying out measures every tick label: it is the most expensive part of a draw, and the layout only
-    changes with titles, fonts or the view.
-    """
-
-    def __init__(self):
-        super().__init__(h_pad=0.05, w_pad=0.05)
-        self.pending = True
-
-    def execute(self, fig):
-        if self.pending:
-            super().execute(fig)
-            self.pending = False
-
-
-class Widget:
+class Widget(Display, SavedState, ErrorOutput):
     """Base class: owns ``fig``, ``controls``, ``output`` (errors), ``status`` and the displayed layout.
 
     Subclasses build their axes and artists on ``self.fig``, fill ``self.controls``, register per-frame
@@ -126,16 +52,17 @@ class Widget:
     not animated changed: limits, titles, a new contour).
 
     Args:
-        figsize: figure size in inches (default ``(9, 4)``: readable at 1280x720).
+        figsize: figure size in inches; by default the class's own ``figsize``, narrowed to fit the notebook
+            column (:func:`widgets.figures.column_width`: JupyterLab at 1280 px with the file browser open).
         live: ``None`` (default) uses ipympl's live canvas when the ipympl backend is active, else static
             PNG images; ``False`` forces static images.
     """
 
-    figsize = (9.0, 4.0)
+    figsize = (8.2, 4.0)
 
     def __init__(self, *, figsize=None, live: bool | None = None):
         if figsize is None:
-            figsize = self.figsize
+            figsize = figures.fit_figsize(self.figsize)
         try:
             w_in, h_in = (float(v) for v in figsize)
         except (TypeError, ValueError):
@@ -147,7 +74,7 @@ class Widget:
         self.live = figures.ipympl_active() if live is None else (bool(live) and figures.ipympl_active())
         # Static images: a figure outside pyplot, so no backend ever shows it a second time.
         self.fig = figures.live_figure((w_in, h_in)) if self.live else figures.new_figure((w_in, h_in), layout=None)
-        self._layout_engine = _OnDemandLayout()
+        self._layout_engine = figures.OnDemandLayout()
         self.fig.set_layout_engine(self._layout_engine)
         self.controls: dict[str, ipywidgets.Widget] = {}
         self.output = ipywidgets.Output(layout=ipywidgets.Layout(max_height="160px", overflow="auto"))
@@ -172,7 +99,9 @@ class Widget:
         self._presenter = style.is_presenter()
         self._style_scale = style.PRESENTER_FONT_SCALE if self._presenter else 1.0
         if not self.live:
-            self._image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width=f"{w_in * 100:.0f}px"))
+            # Its natural width, shrinking with a narrower column (a picture has no clicks to keep in place).
+            self._image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(
+                width=f"{w_in * 100:.0f}px", max_width="100%", height="auto"))
             self.notice.value = ("<i>Static images: the ipympl backend is not active, so the figure is redrawn "
                                  "as a picture after each change (run <code>%matplotlib widget</code> for a live "
                                  "figure you can click).</i>")
@@ -276,6 +205,7 @@ class Widget:
     def _render(self, full: bool):
         canvas = self.fig.canvas
         if full or self._background is None or self._layout_engine.pending:
+            self._presenter_text_floor()
             canvas.draw()  # draw_event caches the background and draws the animated artists
         else:
             canvas.restore_region(self._background)
@@ -284,12 +214,9 @@ class Widget:
         self._stale = False
         self._pending_full = False
 
-    def _publish_static(self):
-        """Static-image mode: send the freshly drawn frame to the ``ipywidgets.Image``."""
-        self._image.value = figures.rgb_png(self.fig.canvas)
-
     def to_png(self, dpi: float | None = None) -> bytes:
         """The current figure as PNG bytes (everything drawn, animated artists included)."""
+        self._presenter_text_floor()
         return figures.png_bytes(self.fig, dpi)
 
     def static(self, dpi: float | None = None, **control_values):
@@ -308,42 +235,19 @@ class Widget:
 
         display(self.static(dpi, **control_values))
 
-    def set(self, **control_values):
-        """Set several controls by name in one redraw: ``w.set(lr=0.1, momentum=0.9)``."""
+    def set(self, **control_values) -> None:
+        """Set several controls by name in one redraw: ``w.set(lr=0.1, momentum=0.9)``.
+
+        Returns None, so that ``w.set(...)`` as a cell's last line does not show the widget a second time.
+        """
         unknown = [k for k in control_values if k not in self.controls]
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}; this widget has {sorted(self.controls)}")
         with self.hold_redraw():
             for k, v in control_values.items():
                 self.controls[k].value = v
-        return self
 
-    # ---- errors and status ---------------------------------------------------------------------------
-    def show_error(self, exc: BaseException, where: str = ""):
-        """Show an exception raised inside a callback as a readable message in :attr:`output`."""
-        head = f"{where}: " if where else ""
-        msg = f"{head}{type(exc).__name__}: {exc}"
-        if not isinstance(exc, (ValueError, TypeError, ArithmeticError)):
-            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-8:])
-            msg = f"{msg}\n{tb}"
-        self.errors.append(msg)
-        self._error_source = where or None
-        self.output.outputs = ({"output_type": "stream", "name": "stderr", "text": msg + "\n"},)
-
-    def clear_error(self, where: str | None = None):
-        """Remove the shown error message (kept in :attr:`errors`); with ``where``, only if that callback
-        raised it."""
-        if where is not None and self._error_source != where:
-            return
-        self._error_source = None
-        self.output.outputs = ()
-
-    @property
-    def error(self) -> str:
-        """The error message on screen now ('' if none)."""
-        outs = self.output.outputs
-        return outs[-1]["text"].rstrip("\n") if outs else ""
-
+    # ---- status ----------------------------------------------------------------------------------------
     def set_status(self, *lines: str, colors_: list | None = None):
         """Show one status line per argument (``'Adam: converged at step 41'``) in the HTML status widget."""
         self._status_lines = [str(s) for s in lines]
@@ -359,84 +263,6 @@ class Widget:
     def status_text(self) -> str:
         """The status lines as plain text, joined by newlines."""
         return "\n".join(self._status_lines)
-
-    # ---- layout and display --------------------------------------------------------------------------
-    def _controls_box(self) -> ipywidgets.Widget:
-        """The controls laid out in rows; subclasses may override to group them."""
-        return ipywidgets.HBox(list(self.controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
-
-    def _extra_widgets(self) -> list:
-        """Widgets shown under the status line (a results table, say); none by default."""
-        return []
-
-    @property
-    def canvas_widget(self) -> ipywidgets.Widget:
-        """ipympl's Canvas widget when live, else the PNG ``ipywidgets.Image`` fallback."""
-        return self.fig.canvas if self.live else self._image
-
-    @property
-    def layout(self) -> ipywidgets.VBox:
-        """The whole widget: controls, canvas, status line, error output (and the static-image notice)."""
-        if self._layout is None:
-            children = [self._controls_box(), self.canvas_widget, self.status, *self._extra_widgets(), self.output]
-            if not self.live:
-                children.append(self.notice)
-            # The presenter rule travels with the widget (a <style> applies wherever it sits in the page).
-            self._css = ipywidgets.HTML(presenter.PRESENTER_CSS, layout=ipywidgets.Layout(display="none"))
-            children.append(self._css)
-            self._layout = ipywidgets.VBox(children)
-            self._layout.add_class("lecture-widget")
-            if self._presenter:
-                self._layout.add_class(presenter.PRESENTER_CLASS)
-        return self._layout
-
-    @property
-    def displayed(self) -> bool:
-        """True once the widget was shown: from then on every change is drawn (static images: re-encoded).
-
-        Setting it to True draws every change as on screen, without a front end (tests, benchmarks)."""
-        return self._displayed
-
-    @displayed.setter
-    def displayed(self, value: bool):
-        self._displayed = bool(value)
-
-    @property
-    def stale(self) -> bool:
-        """True while the artists hold changes that are not drawn yet (not shown, held, or the live front
-        end is not ready)."""
-        return self._stale
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._closed
-
-    def _prepare_display(self):
-        if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} was closed; build a new one to show it")
-        self._displayed = True
-        if self.live and figures.front_end_pending(self.fig.canvas):
-            self._pending_full = True
-            figures.send_first_frame(self.fig)
-            return
-        if self._stale or self._background is None or not self.live:
-            self._pending_full = True
-            self.redraw(full=True)
-
-    def show(self):
-        """Display the widget (controls, canvas, status) in the notebook."""
-        from IPython.display import display
-
-        self._prepare_display()
-        display(self.layout)
-
-    def _ipython_display_(self):
-        self.show()
-
-    def _repr_mimebundle_(self, **kwargs):
-        self._prepare_display()
-        return self.layout._repr_mimebundle_(**kwargs)
 
     def close(self):
         """Free what the widget holds: every ipywidget model it made (controls, boxes, labels, and their
@@ -471,6 +297,19 @@ class Widget:
         """Hook: stop anything running before the models are closed (the dashboard's training)."""
 
     # ---- presenter mode ------------------------------------------------------------------------------
+    @property
+    def presenter(self) -> bool:
+        """True while this widget is styled for a projector (:meth:`set_presenter`, :func:`presenter_mode`)."""
+        return self._presenter
+
+    def _after_restyle(self):
+        """Hook: after presenter mode restyled the figure, before it is laid out and drawn again."""
+
+    def _presenter_text_floor(self):
+        """In presenter mode, no text of the figure smaller than ``presenter.PRESENTER_MIN_TEXT_PX``."""
+        if self._presenter and presenter.raise_small_text(self.fig):
+            self.relayout()
+
     def set_presenter(self, on: bool):
         """Restyle this widget's figure for a projector (``on``) or back; :func:`presenter_mode` calls it."""
         on = bool(on)
@@ -482,6 +321,7 @@ class Widget:
             presenter.restyle_figure(self.fig, on, font_ratio, line_ratio)
         self._style_scale = target
         self._presenter = on
+        self._after_restyle()
         if self._layout is not None:  # the controls: larger labels, readouts and handles
             (self._layout.add_class if on else self._layout.remove_class)(presenter.PRESENTER_CLASS)
         self.relayout()

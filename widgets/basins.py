@@ -24,7 +24,7 @@ from lecture_utils.basin_maps import classify_endpoints, critical_point_labels, 
 
 from .base import Widget, callback
 from .contours import contour_levels
-from .controls import float_slider, int_slider, log_slider
+from .controls import float_slider, int_slider, log_slider, row as controls_row
 from .defaults import explorer2d_defaults
 from .optimizer_specs import LR_RANGE, OptSpec
 from .style import DIVERGED_COLOR, UNSETTLED_COLOR, colors
@@ -71,7 +71,7 @@ class BasinMap(Widget):
     Example: ``BasinMap("himmelblau", "sgd", lr=0.01, resolution=100)``
     """
 
-    figsize = (9.0, 4.5)
+    figsize = (8.2, 4.5)
     _data_attrs = ("traj", "codes", "labels", "_settle", "starts")
 
     def __init__(self, surface="himmelblau", optimizer="sgd", *, lr=None, momentum=None, num_steps: int = 200,
@@ -83,7 +83,7 @@ class BasinMap(Widget):
         check_choice("color_by", color_by, ("outcome", "steps"))
         self.tol = check_real("tol", tol, low=0.0)
         if lr is None:
-            lr = spec.lr if spec.explicit_lr else explorer2d_defaults(s, [spec.kind])[2][0]
+            lr = spec.lr if spec.explicit_lr else explorer2d_defaults(s, [spec.rate_kind])[2][0]
         lr = check_real("lr", lr, low=0.0, low_open=True)
         if momentum is not None:
             momentum = check_real("momentum", momentum, low=0.0, high=0.99)
@@ -202,7 +202,7 @@ class BasinMap(Widget):
                 full = True
             self.image.set_data(steps)
         opt = self.optimizer()
-        title = f"{opt.label}, {int(self.controls['num_steps'].value)} steps"
+        title = f"{self.spec.label(opt)}, {int(self.controls['num_steps'].value)} steps"
         if self.ax.get_title() != title:
             full = full or not self.ax.get_title()  # the first title: lay the figure out for it
             self.ax.set_title(title, fontsize="medium")
@@ -282,7 +282,7 @@ class BasinMap(Widget):
     def _controls_box(self):
         c = self.controls
         row = [c["lr"]] + ([c[self.spec.momentum_key]] if self.spec.momentum_key else []) + [c["num_steps"]]
-        return ipywidgets.VBox([ipywidgets.HBox(row), c["color_by"]])
+        return ipywidgets.VBox([controls_row(row), c["color_by"]])
 
 
 def _pct(frac: float) -> str:

@@ -29,7 +29,7 @@ from lecture_utils import finite_differences, surfaces
 from lecture_utils._validate import check_array, check_choice, check_real
 
 from .base import Widget, callback
-from .controls import float_slider, log_slider
+from .controls import float_slider, log_slider, row
 from .style import color
 
 __all__ = ["SecantWidget", "DirectionalDerivativeWidget"]
@@ -51,7 +51,7 @@ class SecantWidget(Widget):
     Example: ``w = SecantWidget(x=-2.0, h=1.0); w.set(h=1e-3); w.slope_error  # ~ 0.01``
     """
 
-    figsize = (9.0, 3.8)   # fits a JupyterLab notebook column at 1280 x 720
+    figsize = (8.2, 3.8)   # fits the notebook column at 1280 px with the file browser open
     H_RANGE = (1e-4, 4.0)
 
     def __init__(self, surface="sin_parabola", *, x: float = -2.0, h: float = 1.0, kind: str = "forward",
@@ -161,7 +161,7 @@ class SecantWidget(Widget):
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.HBox([c["h"], c["x"], c["kind"]], layout=ipywidgets.Layout(flex_flow="row wrap"))
+        return row([c["h"], c["x"], c["kind"]])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ class DirectionalDerivativeWidget(Widget):
     Example: ``w = DirectionalDerivativeWidget(point=(0.5, -0.5)); w.set(angle=90); w.value``
     """
 
-    figsize = (9.0, 5.6)   # contours on the left, the two curves stacked on the right
+    figsize = (8.2, 5.6)   # contours on the left, the two curves stacked on the right
     T_RANGE = 1.0
 
     def __init__(self, surface="lecture_2d", *, point=(0.5, -0.5), angle: float = 30.0, figsize=None,
@@ -329,4 +329,4 @@ class DirectionalDerivativeWidget(Widget):
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.HBox([c["angle"], c["x"], c["y"]], layout=ipywidgets.Layout(flex_flow="row wrap"))
+        return row([c["angle"], c["x"], c["y"]])

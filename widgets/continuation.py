@@ -48,7 +48,7 @@ class ContinuationWidget(Widget):
     Example: ``ContinuationWidget(x0=-4.0).set(sigma=1.0)``
     """
 
-    figsize = (10.0, 4.0)
+    figsize = (8.2, 4.2)
     _data_attrs = ("path", "map_x", "map_sigma", "f_values")
 
     def __init__(self, f: cont.SinusoidSum | None = None, *, x0: float = -4.0, sigma_max: float = 3.0,

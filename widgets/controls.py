@@ -15,10 +15,16 @@ import math
 
 import ipywidgets
 
-__all__ = ["SLIDER_STYLE", "log_slider", "float_slider", "int_slider", "play_controls", "set_steps"]
+__all__ = ["SLIDER_STYLE", "row", "log_slider", "float_slider", "int_slider", "play_controls", "set_steps"]
 
 #: Style of every slider: the description is never cut off.
 SLIDER_STYLE = {"description_width": "initial"}
+
+
+def row(children) -> ipywidgets.HBox:
+    """Controls side by side that wrap onto a new line when the column is too narrow for all of them (a
+    projector, presenter mode's larger controls). Example: ``row([lr, momentum])``"""
+    return ipywidgets.HBox(list(children), layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"))
 
 
 def log_slider(description: str, value: float, low: float, high: float, *, continuous_update: bool = True,

@@ -34,7 +34,7 @@ from lecture_utils._validate import check_int
 from lecture_utils.training import train
 
 from .base import Widget, callback
-from .controls import int_slider
+from .controls import int_slider, row
 from .style import color
 
 __all__ = ["TrainingDashboard", "plain_log_ticks"]
@@ -84,7 +84,7 @@ class TrainingDashboard(Widget):
     Example: ``dash = TrainingDashboard({"SGD": lambda: (net_a, optim.SGD(lr=0.1))}, data.digits()); dash.run()``
     """
 
-    figsize = (9.0, 3.6)
+    figsize = (8.2, 3.6)
     _data_attrs = ("history", "data", "configs", "_task")
 
     def __init__(self, configs: dict, data, *, epochs: int = 5, batch_size: int = 64, eval_every: int | None = None,
@@ -308,4 +308,4 @@ class TrainingDashboard(Widget):
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.HBox([c["epochs"], c["start"], c["stop"]])
+        return row([c["epochs"], c["start"], c["stop"]])

@@ -23,7 +23,8 @@ def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float 
                 title: str = ""):
     """Orbit (bifurcation) diagram: the late iterates of :func:`lecture_utils.descent.gd_orbits` against the rate.
 
-    Rates whose run diverged are marked by a red band along the bottom with the first one labelled. ``threshold``
+    Rates whose run diverged are marked by a row of ticks along the bottom in the palette's second colour
+    (vermillion, ``#D55E00``; a darker red in presenter mode), the first one named in the legend. ``threshold``
     draws a vertical line (e.g. ``2 / curvature``). Returns the axes. Example: ``plot_orbits(descent.gd_orbits(...))``
     """
     import matplotlib.pyplot as plt
@@ -59,7 +60,7 @@ def plot_orbits(orbits, ax=None, *, color_: str | None = None, threshold: float 
 
 def plot_basins(surface, basin_map, ax=None, *, title: str = ""):
     """The 1D basin map of :func:`lecture_utils.basin_maps.basin_map_1d`: the curve ``f`` with each start point coloured by
-    the minimum it reaches (grey: none; red: diverged). Returns the axes."""
+    the minimum it reaches (grey: none; vermillion, the palette's second colour: diverged). Returns the axes."""
     import matplotlib.pyplot as plt
 
     if ax is None:

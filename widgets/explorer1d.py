@@ -20,7 +20,7 @@ from lecture_utils._validate import check_real
 
 from .axes import nice_limits, surface_title
 from .base import callback
-from .controls import float_slider
+from .controls import float_slider, row as controls_row
 from .defaults import explorer1d_defaults
 from .function_menu import function_choices, function_dropdown, resolve_choice
 from .optimizer_specs import parse_optimizers, per_optimizer, suffix
@@ -217,7 +217,7 @@ class Explorer1D(TrajectoryWidget):
             where = f"step {k_i}: x = {x:.4g}, f(x) = {f:.4g}"
         else:
             where = f"step {k_i}: overflow"
-        return f"{self.optimizer(i).label}: {traj.status(0)}; {where}"
+        return f"{self.label(i)}: {traj.status(0)}; {where}"
 
     # ---- callbacks -------------------------------------------------------------------------------------
     @callback
@@ -235,4 +235,4 @@ class Explorer1D(TrajectoryWidget):
         row = [self.controls["x0"]]
         if "function" in self.controls:
             row.insert(0, self.controls["function"])
-        return [ipywidgets.HBox(row)]
+        return [controls_row(row)]

@@ -24,7 +24,7 @@ from lecture_utils._validate import check_int, check_real
 from .axes import nice_limits, surface_title
 from .base import callback
 from .contours import contour_levels
-from .controls import float_slider, log_slider
+from .controls import float_slider, log_slider, row as controls_row
 from .defaults import explorer2d_defaults
 from .function_menu import function_choices, function_dropdown, resolve_choice
 from .optimizer_specs import parse_optimizers, per_optimizer, suffix
@@ -85,7 +85,7 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
         self._typed = {}  # formula text -> its Surface (typing it again reuses the entry and the runs)
         if x0 is not None:
             x0 = self._check_x0(x0)
-        d_x0, d_steps, d_lrs = explorer2d_defaults(s, [sp.kind for sp in specs])
+        d_x0, d_steps, d_lrs = explorer2d_defaults(s, [sp.rate_kind for sp in specs])
         lrs = per_optimizer("lr", lr, len(specs), lambda i: specs[i].lr if specs[i].explicit_lr else d_lrs[i])
         momenta = per_optimizer("momentum", momentum, len(specs), lambda i: None)
         super().__init__(figsize=figsize, live=live)
@@ -136,7 +136,7 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
 
     def _defaults(self, s):
         """(x0, num_steps, [lr per optimizer]) on surface ``s`` (see :func:`widgets.defaults.explorer2d_defaults`)."""
-        return explorer2d_defaults(s, [sp.kind for sp in self.specs])
+        return explorer2d_defaults(s, [sp.rate_kind for sp in self.specs])
 
     def _build_axes(self):
         self._gs = self.fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0])
@@ -310,7 +310,7 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
         x, y = traj.xs[k_i, 0]
         f = traj.values[k_i, 0]
         where = f"step {k_i}: ({x:.3g}, {y:.3g}), f = {f:.4g}" if np.isfinite(f) else f"step {k_i}: overflow"
-        return f"{self.optimizer(i).label}: {traj.status(0)}; {where}"
+        return f"{self.label(i)}: {traj.status(0)}; {where}"
 
     # ---- callbacks -------------------------------------------------------------------------------------
     @callback
@@ -407,12 +407,12 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
         row1 = [c["x0"], c["y0"], c["view3d"]]
         if "function" in c:
             row1.insert(0, c["function"])
-        rows = [ipywidgets.HBox(row1)]
+        rows = [controls_row(row1)]
         row2 = []
         if "formula" in c:
             row2.append(c["formula"])
         if "clip" in c:
             row2 += [c["clip"], c["clip_norm"]]
         if row2:
-            rows.append(ipywidgets.HBox(row2))
+            rows.append(controls_row(row2))
         return rows

@@ -1,9 +1,13 @@
-"""Figures and canvases: ipympl's live figure for widgets, figures outside pyplot for static pictures, PNG bytes.
+"""Figures and canvases: ipympl's live figure for widgets, figures outside pyplot for static pictures, PNG bytes,
+and the width of the notebook column every figure must fit.
 
 A widget draws on :func:`live_figure` when ipympl's backend is active (:func:`ipympl_active`) and on
 :func:`new_figure` otherwise; a static figure next to a widget is a :func:`new_figure` shown with
 :func:`show_png` (it survives PDF and website export). This module also holds the one workaround for
-ipympl's canvas (:func:`send_first_frame`, with :func:`front_end_pending`).
+ipympl's canvas (:func:`send_first_frame`, with :func:`front_end_pending`), the on-demand constrained layout
+of the widgets (:class:`OnDemandLayout`) and the column width (:func:`column_width`): a live canvas has a
+fixed size in pixels, so a widget's default figure is made to fit the column (:func:`fit_figsize`), and a
+pyplot figure too wide for it is shown as a picture that shrinks to the column (:func:`canvas_bundle`).
 
 Example::
 
@@ -18,9 +22,46 @@ import io
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 __all__ = ["ipympl_active", "live_figure", "new_figure", "show_png", "png_bytes", "rgb_png", "front_end_pending",
-           "send_first_frame"]
+           "send_first_frame", "column_width", "fit_figsize", "canvas_bundle", "OnDemandLayout", "COLUMN_PX",
+           "FIGURE_CHROME_PX", "FIGURE_MARGIN_PX"]
+
+#: Width in CSS pixels of a JupyterLab 4 notebook's output column on a 1280-pixel-wide screen with the file
+#: browser open (JupyterLab's default layout), measured in chromium by ``tests/browser``. With the side bar
+#: closed the same width is left on a 1024-pixel screen.
+COLUMN_PX = 848
+#: What ipympl adds around a canvas (its figure element's border and padding), in CSS pixels.
+FIGURE_CHROME_PX = 8
+#: Room left free at the right of a widget's figure.
+FIGURE_MARGIN_PX = 20
+_column = {"px": COLUMN_PX}
+
+
+def column_width(px: int | None = None) -> int:
+    """The width (CSS pixels) of the notebook column the figures are made for; ``column_width(600)`` sets it.
+
+    Widgets built afterwards make their default figure fit it, and pyplot figures wider than it are shown as
+    pictures that shrink to it. The default, :data:`COLUMN_PX`, is JupyterLab's column on a 1280-pixel screen
+    with the file browser open. Example: ``column_width(590)`` (a 1024 x 768 projector, file browser open)
+    """
+    if px is not None:
+        if isinstance(px, bool) or not isinstance(px, (int, np.integer)) or not 300 <= int(px) <= 4000:
+            raise ValueError(f"the column width must be a whole number of pixels from 300 to 4000, got {px!r}")
+        _column["px"] = int(px)
+    return _column["px"]
+
+
+def fit_figsize(figsize, dpi: float = 100.0):
+    """``figsize`` (inches) narrowed, if need be, so the figure and ipympl's frame fit the column with a margin.
+
+    The height is kept (text keeps its size; constrained layout narrows the panels). Example:
+    ``fit_figsize((10, 4))`` -> ``(8.2, 4.0)`` at the default column width.
+    """
+    w_in, h_in = (float(v) for v in figsize)
+    max_in = (column_width() - FIGURE_CHROME_PX - FIGURE_MARGIN_PX) / float(dpi)
+    return (min(w_in, max_in), h_in)
 
 
 def ipympl_active() -> bool:
@@ -84,6 +125,45 @@ def rgb_png(canvas, compress_level: int = 1) -> bytes:
         return buf.getvalue()
 
 
+def canvas_bundle(canvas):
+    """How a pyplot figure on ipympl's canvas is shown (registered by :func:`widgets.setup.notebook_setup`).
+
+    A canvas that fits the column is shown live, as ipympl shows it. One wider than the column would be cut
+    at the right edge (a live canvas has a fixed size in pixels, and scaling it in the browser would move
+    every click), so it is shown as a picture instead: a PNG drawn at twice the size it is shown at, which
+    the notebook shrinks to the column like any image. Returns the display data (a dict of MIME types).
+    """
+    fig = canvas.figure
+    ratio = getattr(canvas, "device_pixel_ratio", 1.0) or 1.0
+    width_px = fig.get_figwidth() * fig.dpi / ratio
+    room = column_width() - FIGURE_CHROME_PX
+    if width_px <= room:
+        return canvas._repr_mimebundle_()
+    shown = min(width_px, float(room))
+    png = png_bytes(fig, dpi=2.0 * fig.dpi * shown / width_px / ratio)
+    text = f"<Figure {width_px:.0f} x {fig.get_figheight() * fig.dpi / ratio:.0f} px, shown as a picture>"
+    return ({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
+            {"image/png": {"width": int(shown)}})
+
+
+class OnDemandLayout(ConstrainedLayoutEngine):
+    """Constrained layout that runs only when asked (:attr:`pending`, set by ``Widget.relayout``), not on
+    every draw.
+
+    Laying out measures every tick label: it is the most expensive part of a draw, and the layout only
+    changes with titles, fonts or the view.
+    """
+
+    def __init__(self):
+        super().__init__(h_pad=0.05, w_pad=0.05)
+        self.pending = True
+
+    def execute(self, fig):
+        if self.pending:
+            super().execute(fig)
+            self.pending = False
+
+
 def front_end_pending(canvas) -> bool:
     """True while ipympl's front end has not said it is ready (before the view exists, or during Run All).
 
@@ -97,7 +177,7 @@ def front_end_pending(canvas) -> bool:
     return bool(getattr(canvas, "syncing_data_url", False))
 
 
-def send_first_frame(fig: Figure) -> None:
+def send_first_frame(fig: Figure) -> bytes:
     """Give ipympl's view of ``fig`` a correct first picture and size before its front end is ready.
 
     The one place that writes ipympl's private canvas state. It works around two behaviours of ipympl 0.10:
@@ -106,6 +186,7 @@ def send_first_frame(fig: Figure) -> None:
     and a draw before the front end sends ``initialized`` syncs ``_data_url`` as a PNG without its ``data:``
     prefix (see :func:`front_end_pending`). So the picture is made with ``savefig`` (through Agg directly:
     nothing is sent as a broken binary frame) and set here as a proper data URL, with the size in CSS pixels.
+    Returns the PNG (the widget's picture in the notebook file, too).
     """
     canvas = fig.canvas
     png = png_bytes(fig, dpi=fig.dpi)
@@ -113,3 +194,4 @@ def send_first_frame(fig: Figure) -> None:
     ratio = getattr(canvas, "device_pixel_ratio", 1.0) or 1.0
     w_in, h_in = fig.get_size_inches()
     canvas._size = (w_in * fig.dpi / ratio, h_in * fig.dpi / ratio)
+    return png

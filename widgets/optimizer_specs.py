@@ -2,7 +2,10 @@
 
 Introduced with the lecture 01/03 explorers. :class:`OptSpec` reads one spec (``"adam"``, ``{"name": "sgd",
 "lr": 0.1}`` or an optimizer object) and rebuilds the optimizer with the rates the sliders hold;
-:func:`optimizer_controls` makes those sliders, one row per optimizer, in the optimizer's colour.
+:func:`optimizer_controls` makes those sliders, one row per optimizer, in the optimizer's colour. Besides the
+names of :func:`lecture_utils.optim.make`, the explorers know ``"gd"``: plain gradient descent, ``x - lr * g``
+(an SGD without momentum and without a momentum slider, titled "GD"; the default-rate tables treat it as
+``"sgd"``).
 
 Example::
 
@@ -19,13 +22,15 @@ from lecture_utils import optim
 from .controls import float_slider, log_slider
 from .style import color
 
-__all__ = ["LR_RANGE", "MAX_OPTIMIZERS", "OptSpec", "parse_optimizers", "per_optimizer", "suffix",
+__all__ = ["LR_RANGE", "MAX_OPTIMIZERS", "GD_NAME", "OptSpec", "parse_optimizers", "per_optimizer", "suffix",
            "optimizer_controls"]
 
 #: Learning-rate slider range shared by the explorers.
 LR_RANGE = (1e-5, 10.0)
 #: At most this many optimizers in one explorer (more lines are unreadable).
 MAX_OPTIMIZERS = 6
+#: The explorers' name for plain gradient descent (no momentum).
+GD_NAME = "gd"
 
 
 class OptSpec:
@@ -38,21 +43,27 @@ class OptSpec:
 
     def __init__(self, spec, arg: str = "optimizers"):
         self.explicit_lr = not isinstance(spec, str) and not (isinstance(spec, dict) and "lr" not in spec)
+        self.plain = False  # "gd": plain gradient descent, no momentum slider
         if isinstance(spec, str):
-            opt = optim.make(spec)
+            self.plain = spec.lower() == GD_NAME
+            opt = optim.make("sgd" if self.plain else spec)
             self.name = spec.lower()
         elif isinstance(spec, dict):
             spec = dict(spec)
             name = spec.pop("name", None)
             if not isinstance(name, str):
                 raise ValueError(f"{arg}: a dict spec needs a 'name' key (an optimizer name), got {spec!r}")
-            opt = optim.make(name, **spec)
+            self.plain = name.lower() == GD_NAME
+            if self.plain and spec.get("momentum", 0.0):
+                raise ValueError(f"{arg}: 'gd' is plain gradient descent, without momentum (use 'momentum'); "
+                                 f"got momentum={spec['momentum']!r}")
+            opt = optim.make("sgd" if self.plain else name, **spec)
             self.name = name.lower()
         elif isinstance(spec, optim.Optimizer):
             opt = spec
             self.name = type(spec).__name__.lower()
         else:
-            raise TypeError(f"{arg} entries must be optimizer names (sgd, momentum, nesterov, adagrad, rmsprop, "
+            raise TypeError(f"{arg} entries must be optimizer names (gd, sgd, momentum, nesterov, adagrad, rmsprop, "
                             f"adam, adamw), dicts with a 'name' key, or optimizer objects; "
                             f"got {type(spec).__name__}")
         self.cls = type(opt)
@@ -62,7 +73,7 @@ class OptSpec:
         self.hp = hp
         if isinstance(opt, optim.Adam):
             self.momentum_key = "beta1"
-        elif isinstance(opt, (optim.SGD, optim.RMSprop)):
+        elif isinstance(opt, (optim.SGD, optim.RMSprop)) and not self.plain:
             self.momentum_key = "momentum"
         else:
             self.momentum_key = None
@@ -93,17 +104,31 @@ class OptSpec:
     @property
     def kind(self) -> str:
         """The optimizer's kind, as a name of :func:`lecture_utils.optim.make`: 'sgd', 'momentum', 'nesterov',
-        'adam', 'adamw', 'rmsprop' or 'adagrad' (an SGD with momentum is 'momentum')."""
+        'adam', 'adamw', 'rmsprop' or 'adagrad' (an SGD with momentum is 'momentum'), or 'gd'."""
+        if self.plain:
+            return GD_NAME
         if self.cls is optim.SGD:
             return "nesterov" if self.nesterov else ("momentum" if self.hp.get("momentum") else "sgd")
         return self.cls.__name__.lower()
 
     @property
+    def rate_kind(self) -> str:
+        """The kind the default-rate tables know: :attr:`kind`, with 'gd' read as 'sgd'."""
+        return "sgd" if self.plain else self.kind
+
+    @property
     def title(self) -> str:
-        """Name for a control row: 'SGD', 'momentum', 'Nesterov', 'Adam', ..."""
+        """Name for a control row: 'GD', 'SGD', 'momentum', 'Nesterov', 'Adam', ..."""
+        if self.plain:
+            return "GD"
         if self.cls is optim.SGD:
             return "Nesterov" if self.nesterov else ("momentum" if self.hp.get("momentum") else "SGD")
         return self.cls.__name__
+
+    def label(self, opt: optim.Optimizer) -> str:
+        """The legend and status label of ``opt`` built from this spec: ``'GD(lr=0.1)'`` for 'gd', else the
+        optimizer's own (``'Adam(lr=0.01)'``)."""
+        return f"GD(lr={opt.lr:g})" if self.plain else opt.label
 
 
 def parse_optimizers(optimizers, arg: str = "optimizers") -> list[OptSpec]:
@@ -154,5 +179,5 @@ def optimizer_controls(specs, lrs, momenta, *, continuous_update=True):
                                continuous_update=continuous_update)
             controls[spec.momentum_key + sfx] = m_s
             row.append(m_s)
-        rows.append(ipywidgets.HBox(row))
+        rows.append(ipywidgets.HBox(row, layout=ipywidgets.Layout(flex_flow="row wrap")))
     return controls, rows

@@ -17,6 +17,7 @@ import ipywidgets
 import matplotlib
 import numpy as np
 from matplotlib.colors import LogNorm
+from matplotlib.patches import Patch
 
 from lecture_utils.trajectory import Trajectory
 from lecture_utils import optim, surfaces
@@ -25,7 +26,7 @@ from lecture_utils.basin_maps import GridAdam, GridSGD
 
 from .axes import surface_title
 from .base import Widget, callback
-from .controls import float_slider, int_slider, log_slider
+from .controls import float_slider, int_slider, log_slider, row
 from .defaults import default_start
 from .style import DIVERGED_COLOR, UNSETTLED_COLOR, color
 
@@ -53,7 +54,7 @@ class PhaseDiagram(Widget):
     Example: ``PhaseDiagram(surfaces.get("quadratic", kappa=20), "momentum")``
     """
 
-    figsize = (9.0, 4.0)
+    figsize = (8.2, 4.0)
     _data_attrs = ("traj", "steps", "diverged")
 
     def __init__(self, surface=None, optimizer: str = "momentum", *, x0=None, num_steps: int = 200,
@@ -117,7 +118,13 @@ class PhaseDiagram(Widget):
         self.ax.set_xlabel("learning rate (log scale)")
         self.ax.set_ylabel(self.mname)
         self.cbar = self.fig.colorbar(self.mesh, ax=self.ax, extend="max", pad=0.01)
-        self.cbar.set_label("steps to converge")
+        self.cbar.set_label("steps to converge (log scale)")
+        # The two outcomes the colour scale has no number for: one legend entry each, under the diagram.
+        self.outcome_handles = [Patch(facecolor=DIVERGED_COLOR, edgecolor="black", label="diverged"),
+                                Patch(facecolor=UNSETTLED_COLOR, edgecolor="black", label="not converged")]
+        self.outcome_legend = self.ax.legend(handles=self.outcome_handles, loc="upper center", ncol=2,
+                                             bbox_to_anchor=(0.5, -0.2), fontsize="small", frameon=False,
+                                             borderaxespad=0.0, handlelength=1.2, columnspacing=1.0)
         self.marker = self.animate(self.ax.plot([], [], marker="o", ms=11, mfc="none", mec="white", mew=2.5,
                                                 ls="none", zorder=5)[0])
         self.marker_in = self.animate(self.ax.plot([], [], marker="o", ms=11, mfc="none", mec="black", mew=1.0,
@@ -150,12 +157,27 @@ class PhaseDiagram(Widget):
         self.diverged = ((self.traj.diverged_at >= 0) | growing).reshape(shape)
         return self.traj
 
+    def color_range(self) -> tuple[int, int]:
+        """``(fastest, budget)``: the colour scale runs from the fewest steps any pair needed to converge to
+        the step budget (a scale from 1 would spend most of its colours on counts no pair reached)."""
+        num_steps = int(self.controls["num_steps"].value)
+        converged = self.steps[(self.steps >= 0) & ~self.diverged]
+        fastest = int(max(converged.min(), 1)) if converged.size else 1
+        return fastest, max(num_steps, fastest + 1)
+
     def _draw_map(self):
         num_steps = int(self.controls["num_steps"].value)
         vals = np.where(self.steps >= 0, np.maximum(self.steps, 1), np.nan).astype(float)
         vals[self.diverged] = 10.0 * num_steps  # above vmax: drawn in the "over" colour (diverged)
         self.mesh.set_array(np.ma.masked_invalid(vals).ravel())
-        self.mesh.set_norm(LogNorm(vmin=1, vmax=max(num_steps, 2)))
+        low, high = self.color_range()
+        self.mesh.set_norm(LogNorm(vmin=low, vmax=high))
+        self.cbar.set_ticks(_log_ticks(low, high))
+        self.cbar.set_ticklabels([f"{t:g}" for t in _log_ticks(low, high)])
+        self.cbar.minorticks_off()
+        self.outcome_handles[1].set_label(f"not converged in {num_steps} steps")
+        texts = self.outcome_legend.get_texts()
+        texts[1].set_text(f"not converged in {num_steps} steps")
         self.ax.set_title(f"{'Adam' if self.kind == 'adam' else self.kind} on {surface_title(self.surface)}",
                           fontsize="medium")
         self.ax_run.set_xlim(0, num_steps)
@@ -190,9 +212,11 @@ class PhaseDiagram(Widget):
                 self.ax_run.set_ylim(*new)
                 full = True
         n = int(self.controls["num_steps"].value)
+        low, high = self.color_range()
         self.set_status(f"lr = {lr:.3g}, {self.mname} = {m:.2f}: {traj.status(0)}",
-                        f"colours: steps until |grad| < {self.tol:g}; dark red: diverged (overflow, or |grad| "
-                        f"grew); grey: not converged within {n} steps")
+                        f"colours: steps until |grad| < {self.tol:g}, from the fastest pair ({low}) to the budget "
+                        f"({high}); dark red: diverged (overflow, or |grad| grew); grey: not converged within {n} "
+                        f"steps")
         return full
 
     # ---- callbacks -------------------------------------------------------------------------------------
@@ -219,4 +243,14 @@ class PhaseDiagram(Widget):
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.HBox([c["lr"], c["momentum"], c["num_steps"]])
+        return row([c["lr"], c["momentum"], c["num_steps"]])
+
+
+def _log_ticks(low: float, high: float) -> list:
+    """Ticks for a log colour scale from ``low`` to ``high``: its ends and the 1-2-5 numbers between them."""
+    inside = [m * 10.0 ** k for k in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+              for m in (1, 2, 5)]
+    inside = [t for t in inside if 1.25 * low < t < high / 1.25]
+    if len(inside) > 5:
+        inside = [t for t in inside if str(t).lstrip("0.").startswith("1")] or inside[::2]
+    return [float(low), *inside, float(high)]

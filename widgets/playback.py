@@ -27,7 +27,7 @@ from __future__ import annotations
 import ipywidgets
 
 from .base import Widget, callback
-from .controls import play_controls, set_steps
+from .controls import play_controls, row, set_steps
 
 __all__ = ["PlaybackWidget"]
 
@@ -71,7 +71,7 @@ class PlaybackWidget(Widget):
     def playback_row(self, *extra) -> ipywidgets.HBox:
         """The controls' row: play, step, reset and any ``extra`` controls after them."""
         c = self.controls
-        return ipywidgets.HBox([c["play"], c["step"], c["reset"], *extra])
+        return row([c["play"], c["step"], c["reset"], *extra])
 
     # ---- hooks -----------------------------------------------------------------------------------------
     def _show_step(self, k: int):

@@ -19,6 +19,7 @@ import math
 import weakref
 
 import matplotlib
+import matplotlib.axis
 import matplotlib.legend
 import numpy as np
 from cycler import cycler
@@ -26,7 +27,7 @@ from cycler import cycler
 from . import style
 
 __all__ = ["presenter_mode", "PRESENTER_RC", "PRESENTER_CLASS", "PRESENTER_CONTROLS_ZOOM",
-           "PRESENTER_CSS", "track", "untrack", "restyle_figure"]
+           "PRESENTER_CSS", "PRESENTER_MIN_TEXT_PX", "track", "untrack", "restyle_figure", "raise_small_text"]
 
 #: Font sizes scaled by ``style.PRESENTER_FONT_SCALE`` from their normal values (so widgets made in presenter
 #: mode shrink back exactly).
@@ -54,7 +55,11 @@ PRESENTER_CLASS = "lecture-presenter"
 PRESENTER_CONTROLS_ZOOM = 1.3
 PRESENTER_CSS = (f"<style>.lecture-widget.{PRESENTER_CLASS} > :first-child "
                  f"{{zoom: {PRESENTER_CONTROLS_ZOOM};}}</style>")
+#: The smallest text in a figure in presenter mode, in CSS pixels: 1/45 of a 720-pixel projector.
+PRESENTER_MIN_TEXT_PX = 16.0
 _SAVED: dict = {}
+#: Texts and axes whose size :func:`raise_small_text` raised, with the size they had (put back on the way out).
+_RAISED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _TO_PRESENTER = {a.lower(): b for a, b in zip(style.PALETTE, style.PRESENTER_PALETTE)}
 _FROM_PRESENTER = {b.lower(): a for a, b in zip(style.PALETTE, style.PRESENTER_PALETTE)}
 _LIVE: "weakref.WeakSet" = weakref.WeakSet()
@@ -112,6 +117,50 @@ def presenter_mode(on: bool = True) -> bool:
     return on
 
 
+def _min_points(fig, min_px: float) -> float:
+    ratio = getattr(fig.canvas, "device_pixel_ratio", 1.0) or 1.0
+    return min_px * 72.0 / (fig.dpi / ratio)
+
+
+def raise_small_text(fig, min_px: float = PRESENTER_MIN_TEXT_PX) -> bool:
+    """Raise every visible text of ``fig`` smaller than ``min_px`` CSS pixels to that size (presenter mode: text
+    a widget set small on purpose, a legend at ``fontsize=7``, must still be readable from the back row).
+
+    The sizes they had are kept and put back by ``restyle_figure(fig, False, ...)``. Returns True when a size
+    changed (the figure must be laid out again). Example: ``raise_small_text(w.fig)``
+    """
+    from matplotlib.text import Text
+
+    floor = _min_points(fig, min_px)
+    changed = False
+    for t in fig.findobj(Text):
+        size = t.get_fontsize()
+        if size < floor - 1e-9 and t.get_text():
+            _RAISED.setdefault(t, size)
+            t.set_fontsize(floor)
+            changed = True
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis) + ((ax.zaxis,) if hasattr(ax, "zaxis") else ()):
+            ticks = axis.get_major_ticks()
+            if ticks and ticks[0].label1.get_fontsize() < floor - 1e-9:
+                _RAISED.setdefault(axis, ticks[0].label1.get_fontsize())
+                axis.set_tick_params(which="both", labelsize=floor)
+                changed = True
+    return changed
+
+
+def _lower_raised_text(fig) -> None:
+    """Put back the sizes :func:`raise_small_text` raised in ``fig`` (before the font ratio is undone)."""
+    for obj, size in list(_RAISED.items()):
+        if isinstance(obj, matplotlib.axis.Axis):
+            if obj.axes is not None and obj.axes.figure is fig:
+                obj.set_tick_params(which="both", labelsize=size)
+                del _RAISED[obj]
+        elif obj.get_figure(root=True) is fig:
+            obj.set_fontsize(size)
+            del _RAISED[obj]
+
+
 def _swap(cmap, c):
     return cmap[c.lower()] if isinstance(c, str) and c.lower() in cmap else None
 
@@ -128,6 +177,8 @@ def restyle_figure(fig, on: bool, font_ratio: float, line_ratio: float) -> None:
     from matplotlib.text import Text
 
     cmap = _TO_PRESENTER if on else _FROM_PRESENTER
+    if not on:
+        _lower_raised_text(fig)
     for t in fig.findobj(Text):
         t.set_fontsize(t.get_fontsize() * font_ratio)
     for ax in fig.axes:

@@ -54,7 +54,7 @@ class _SurfaceRun(PlaybackWidget):
     :meth:`_new_surface` when the surface changed) and ``_show_step(k)``.
     """
 
-    figsize = (10.0, 4.4)
+    figsize = (8.2, 4.4)
 
     @staticmethod
     def _check_surface(surface):
@@ -68,6 +68,8 @@ class _SurfaceRun(PlaybackWidget):
                                                        layout=ipywidgets.Layout(width="210px"))
         self.ax, self.ax_curve = self.fig.subplots(1, 2, width_ratios=width_ratios)
         self.ax.set_aspect("equal", adjustable="box")
+        self.ax.set_xlabel("x")
+        self.ax.set_ylabel("y")
         self._contour_set = None
         self.ax_curve.set_yscale("log")
         self.ax_curve.set_ylabel(r"$f(x_k) - f_{\min}$")
@@ -174,7 +176,8 @@ class QuasiNewtonEllipses(_SurfaceRun):
 
     def _build_artists(self):
         ax = self.ax
-        self.history_ellipses = LineCollection([], colors=color(1), linewidths=0.7, alpha=0.3, zorder=2)
+        # M_0 .. M_{k-1}: thin but visible (the shapes the approximation went through on the way).
+        self.history_ellipses = LineCollection([], colors=color(1), linewidths=1.1, alpha=0.6, zorder=2)
         ax.add_collection(self.history_ellipses)
         (self.path_line,) = ax.plot([], [], "-", color=color(0), lw=1.5, zorder=3, label="path")
         (self._start,) = ax.plot([], [], "o", color="black", ms=5, zorder=4, label="start")
@@ -184,7 +187,7 @@ class QuasiNewtonEllipses(_SurfaceRun):
         (self.true_ellipse_line,) = ax.plot([], [], "--", color="black", lw=1.4, zorder=5,
                                             label=r"$H(x_k)^{-1}$ (true)")
         (self._here,) = ax.plot([], [], "o", color=color(1), ms=6, zorder=6)
-        ax.legend(loc="upper left", fontsize=7, framealpha=0.85)
+        ax.legend(loc="upper left", fontsize="small", framealpha=0.85)
         (self._curve,) = self.ax_curve.plot([], [], "-", color=color(0), lw=1.5)
         (self._curve_here,) = self.ax_curve.plot([], [], "o", color=color(1), ms=6)
         self.step_line = self.ax_curve.axvline(0, color="0.6", lw=0.8)
@@ -277,7 +280,7 @@ class SecondOrderRace(_SurfaceRun):
         bad = [m for m in methods if m not in RACE_METHODS]
         if bad or not methods:
             raise ValueError(f"methods must be a non-empty subset of {RACE_METHODS}; got {methods}")
-        self._init_surface_run(surface, x0, (1.0, 1.1))
+        self._init_surface_run(surface, x0, (1.0, 1.0))
         self.controls.update(
             kappa=log_slider("kappa (quadratic)", kappa, 1.0, 1000.0, width="280px", continuous_update=False),
             methods=ipywidgets.SelectMultiple(options=RACE_METHODS, value=methods, description="methods",
@@ -334,7 +337,10 @@ class SecondOrderRace(_SurfaceRun):
         handles = [self._curves[n] for n in RACE_METHODS if n in shown]
         if self._legend is not None:
             self._legend.remove()
-        self._legend = self.ax_curve.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+        # Outside, under both panels: inside, the fast methods' curves fall through any corner.
+        self._legend = self.fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3),
+                                       fontsize="small", frameon=False, handlelength=1.2, columnspacing=1.2)
+        self.relayout()
         self._show_step(self.step)
         self.redraw(full=True)
 

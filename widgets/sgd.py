@@ -25,11 +25,14 @@ from lecture_utils._validate import check_int, check_real
 
 from .base import callback
 from .contours import contour_levels
-from .controls import log_slider
+from .controls import log_slider, row
 from .playback import PlaybackWidget
 from .style import color
 
-__all__ = ["GradientCloud"]
+__all__ = ["GradientCloud", "MAX_SEED"]
+
+#: The largest seed the *seed* box takes (numpy's seeds are unbounded; this keeps them to 32 bits).
+MAX_SEED = 2 ** 32 - 1
 
 
 class GradientCloud(PlaybackWidget):
@@ -42,7 +45,8 @@ class GradientCloud(PlaybackWidget):
             of 2 available on the slider, or ``n``).
         num_steps: SGD updates drawn (the play/step slider runs over them).
         num_draws: minibatches in the cloud.
-        seed: initial data-order seed (the *seed* slider redraws the minibatches).
+        seed: initial data-order seed, any whole number from 0 to ``2**32 - 1`` (the *seed* box redraws the
+            minibatches).
         bounds: ``((w_lo, w_hi), (b_lo, b_hi))`` of the contour plot (default: around the minimum and start).
         figsize, live: as in :class:`widgets.base.Widget`.
     Attributes:
@@ -56,7 +60,7 @@ class GradientCloud(PlaybackWidget):
     Example: ``w = GradientCloud(); w.set(lr=0.3, batch_size=1); w.status_text``
     """
 
-    figsize = (10.0, 4.3)
+    figsize = (8.2, 4.3)
     _data_attrs = ("path", "gd_path", "cloud", "path_loss", "gd_loss", "_run", "selection")
 
     def __init__(self, problem=None, *, theta0=(-1.0, 3.5), lr: float = 0.05, batch_size: int = 4,
@@ -69,7 +73,7 @@ class GradientCloud(PlaybackWidget):
         lr = check_real("lr", lr, low=1e-4, high=3.0)
         num_steps = check_int("num_steps", num_steps, low=1, high=5000)
         self.num_draws = check_int("num_draws", num_draws, low=2, high=5000)
-        seed = check_int("seed", seed, low=0, high=99)
+        seed = check_int("seed", seed, low=0, high=MAX_SEED)
         sizes = self._batch_sizes(self.problem.n)
         batch_size = check_int("batch_size", batch_size, low=1, high=self.problem.n)
         batch_size = min(sizes, key=lambda s: abs(math.log(s) - math.log(batch_size)))
@@ -150,9 +154,11 @@ class GradientCloud(PlaybackWidget):
             options=sizes, value=batch_size, description="batch size", continuous_update=False,
             style={"description_width": "initial"}, layout=ipywidgets.Layout(width="300px"))
         self.controls["lr"] = log_slider("lr", lr, 1e-3, 1.0, continuous_update=False)
-        self.controls["seed"] = ipywidgets.IntSlider(value=seed, min=0, max=99, description="seed",
-                                                     continuous_update=False, style={"description_width": "initial"},
-                                                     layout=ipywidgets.Layout(width="220px"))
+        # Any seed, typed (a slider of 2**32 positions could not pick one): a new draw on Enter or leaving the box.
+        self.controls["seed"] = ipywidgets.BoundedIntText(value=seed, min=0, max=MAX_SEED, description="seed",
+                                                          continuous_update=False,
+                                                          style={"description_width": "initial"},
+                                                          layout=ipywidgets.Layout(width="190px"))
         self._init_playback(num_steps, interval=60, frames=100)
         for name in ("batch_size", "lr", "seed"):
             self.controls[name].observe(self._on_setting, names="value")
@@ -275,14 +281,15 @@ class GradientCloud(PlaybackWidget):
     def _on_setting(self, change):
         self._recompute()
 
-    def update(self, **control_values):
-        """Set controls by name and redraw (``w.update(lr=0.2, batch_size=16)``); errors show in the widget."""
+    def update(self, **control_values) -> None:
+        """Set controls by name and redraw (``w.update(lr=0.2, batch_size=16)``); errors show in the widget.
+
+        Returns None (as a cell's last line it does not show the widget a second time)."""
         try:
             self.set(**control_values)
         except Exception as exc:  # shown to the student, like a callback error
             self.show_error(exc, where="update")
-        return self
 
     def _controls_box(self):
         c = self.controls
-        return ipywidgets.VBox([ipywidgets.HBox([c["batch_size"], c["lr"], c["seed"]]), self.playback_row()])
+        return ipywidgets.VBox([row([c["batch_size"], c["lr"], c["seed"]]), self.playback_row()])

@@ -52,7 +52,7 @@ class SharpnessWidget(Widget):
     Example: ``w = SharpnessWidget(make_net, (X, Y), lr=0.5); w.run(); w.show_static()``
     """
 
-    figsize = (9.0, 3.6)
+    figsize = (8.2, 3.6)
     _data_attrs = ("history", "data", "make_net", "_task", "_records")
 
     def __init__(self, make_net, data, *, lr: float = 1.0, lr_range=(0.05, 5.0), num_steps: int = 400,

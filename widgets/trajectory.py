@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import ipywidgets
 import numpy as np
+from matplotlib.font_manager import FontProperties
 
 from lecture_utils import optim
 from lecture_utils._validate import check_int, check_real
@@ -76,6 +77,10 @@ class TrajectoryWidget(PlaybackWidget):
         sfx = suffix(i)
         mom = self.controls[spec.momentum_key + sfx].value if spec.momentum_key else None
         return spec.build(self.controls["lr" + sfx].value, mom)
+
+    def label(self, i: int = 0) -> str:
+        """Optimizer ``i``'s label with its current rates (``'Adam(lr=0.1)'``, ``'GD(lr=0.01)'``)."""
+        return self.specs[i].label(self.optimizer(i))
 
     @property
     def num_steps(self) -> int:
@@ -154,7 +159,7 @@ class TrajectoryWidget(PlaybackWidget):
     # ---- status ----------------------------------------------------------------------------------------
     def _status_line(self, i: int, k: int) -> str:
         traj = self.trajs[i]
-        return f"{self.specs[i].title} ({self.optimizer(i).label}): {traj.status(0)}"
+        return f"{self.specs[i].title} ({self.label(i)}): {traj.status(0)}"
 
     def _update_status(self):
         if not self.trajs:
@@ -185,19 +190,50 @@ class TrajectoryWidget(PlaybackWidget):
         self.ax_value.set_xlabel("step")
         if ylabel:
             self.ax_value.set_ylabel(ylabel)
-        self.ax_value.set_title("value against step")
         self.ax_value.grid(True, alpha=0.3)
         self.legend = self._make_legend(self.ax_value)
 
-    def _make_legend(self, ax):
-        """The optimizers' legend. Text is the slowest thing to draw, so a legend of distinct names
-        (SGD, momentum, Adam) stays in the cached background; only when two optimizers share a name
-        does the legend carry their learning rates, and then it changes with them."""
+    def _make_legend(self, ax, size: float | None = None):
+        """The optimizers' legend, in a row above the value panel (where the panel's title would be): inside,
+        it would cover the curves, which start high on the left and fall to the lower right, or rise when a
+        run diverges.
+
+        Text is the slowest thing to draw, so a legend of distinct names (SGD, momentum, Adam) stays in the
+        cached background; only when two optimizers share a name does the legend carry their learning rates,
+        and then it changes with them."""
         titles = [s.title for s in self.specs]
         self._legend_dynamic = len(set(titles)) < len(titles)
-        legend = ax.legend(loc="upper right", fontsize="small", framealpha=0.9)
+        labels = [self._legend_label(i) for i in range(len(self.specs))]
+        size = FontProperties(size="small").get_size_in_points() if size is None else size
+        legend = ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=self._legend_columns(ax, labels, size),
+                           borderaxespad=0.0, fontsize=size, frameon=False, handlelength=1.2, handletextpad=0.4,
+                           columnspacing=0.9)
         self._update_legend(legend)
         return legend
+
+    def _legend_columns(self, ax, labels, size_pt: float) -> int:
+        """As many columns (at most 3) as fit the panel's width at this font size, by a rough text width; at
+        least enough for 3 rows (a taller legend would squeeze the panel more than a wider one)."""
+        room = 0.9 * ax.get_position().width * self.fig.get_figwidth() * self.fig.dpi
+        em = size_pt * self.fig.dpi / 72.0
+        widths = [(2.5 + 0.52 * len(label)) * em for label in labels]
+        fewest = -(-len(labels) // 3)
+        for ncol in range(min(3, len(labels)), fewest, -1):
+            nrows = -(-len(labels) // ncol)
+            if sum(max(widths[j * nrows:(j + 1) * nrows], default=0.0) for j in range(ncol)) <= room:
+                return ncol
+        return max(fewest, 1)
+
+    def _legend_label(self, i: int) -> str:
+        """The legend entry of optimizer ``i``: its name, with its rate when two share a name."""
+        title = self.specs[i].title
+        return f"{title}(lr={float(self.controls['lr' + suffix(i)].value):g})" if self._legend_dynamic else title
+
+    def _after_restyle(self):
+        """Presenter mode changed the font sizes: lay the legend out again (its columns may no longer fit)."""
+        size = self.legend.get_texts()[0].get_fontsize() if self.legend.get_texts() else None
+        self.legend.remove()
+        self.legend = self._make_legend(self.ax_value, size)
 
     def _update_legend(self, legend=None) -> bool:
         """Put the current learning rates in a legend of same-named optimizers; True if a label changed."""
@@ -206,7 +242,7 @@ class TrajectoryWidget(PlaybackWidget):
             return False
         changed = False
         for i, text in enumerate(legend.get_texts()):
-            label = self.optimizer(i).label
+            label = self._legend_label(i)
             if text.get_text() != label:
                 text.set_text(label)
                 changed = True
