@@ -279,6 +279,16 @@ class BasinMap(Widget):
         self._update_probe()
         self.redraw()
 
+    def _state_extra(self) -> dict:
+        """The start point clicked for a path (None: no path drawn)."""
+        return {"probe": None if self.probe is None else self.probe.tolist()}
+
+    def _load_extra(self, extra: dict, before_controls: bool) -> None:
+        if not before_controls:
+            self.probe = None if extra.get("probe") is None else np.asarray(extra["probe"], dtype=float).reshape(2)
+            self._update_probe()
+            self.redraw()
+
     def _controls_box(self):
         c = self.controls
         row = [c["lr"]] + ([c[self.spec.momentum_key]] if self.spec.momentum_key else []) + [c["num_steps"]]

@@ -12,7 +12,6 @@ Example::
 from __future__ import annotations
 
 import math
-import warnings
 from contextlib import contextmanager
 
 import ipywidgets
@@ -23,7 +22,7 @@ from lecture_utils._validate import check_int, check_real
 
 from .axes import nice_limits, surface_title
 from .base import callback
-from .contours import contour_levels
+from .contours import filled_contours
 from .controls import float_slider, log_slider, row as controls_row
 from .defaults import explorer2d_defaults
 from .function_menu import function_choices, function_dropdown, resolve_choice
@@ -222,33 +221,10 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
             self._draw_surface3d()
 
     def _draw_contours(self, s, X, Y, Z) -> list:
-        """The filled and line contours of ``Z`` on the contour plot; on failure none is left behind and a
-        ``ValueError`` says why."""
-        finite = Z[np.isfinite(Z)]
-        levels = contour_levels(Z, 22, spacing="quantile")
-        Zf = np.where(np.isfinite(Z), Z, finite.max())
-        # Contours depend only on the order of the values: scale huge or tiny ones near 1, where matplotlib's
-        # arithmetic on the levels (their midpoints, the extensions below and above) cannot overflow.
-        scale = float(np.abs(finite).max())
-        if scale > 1e100 or 0.0 < scale < 1e-100:
-            Zf, levels = Zf / scale, levels / scale
-        made = []
-        try:
-            with warnings.catch_warnings():
-                # A flat surface has no contour line inside its (single-valued) range: an empty plot, fine.
-                warnings.filterwarnings("ignore", message="No contour levels were found")
-                made.append(self.ax.contourf(X, Y, Zf, levels=levels, cmap="viridis", alpha=0.45, extend="both",
-                                             zorder=1))
-                made.append(self.ax.contour(X, Y, Zf, levels=levels, colors="0.25", linewidths=0.5, alpha=0.6,
-                                            zorder=2))
-        except Exception as exc:
-            for cs in made:
-                cs.remove()
-            kept = getattr(self, "surface", None)
-            tail = f"; the surface stays {kept.name!r}" if kept is not None else ""
-            raise ValueError(f"the contours of {s.name!r} cannot be drawn ({type(exc).__name__}: {exc}){tail}") \
-                from exc
-        return made
+        """The filled and line contours of ``Z`` on the contour plot (:func:`widgets.contours.filled_contours`);
+        on failure none is left behind and a ``ValueError`` says why, naming the surface that stays."""
+        kept = getattr(self, "surface", None)
+        return filled_contours(self.ax, X, Y, Z, name=s.name, kept=kept.name if kept is not None else None)
 
     def _start_point(self):
         return np.array([float(self.controls["x0"].value), float(self.controls["y0"].value)])
@@ -401,6 +377,16 @@ class Explorer2D(SurfaceView3D, TrajectoryWidget):
                 self.controls["num_steps"].value = steps
                 self.controls["step"].value = steps  # a new surface: show the whole runs
             self._refresh(full=True)
+
+    # ---- saved state -----------------------------------------------------------------------------------
+    def _state_extra(self) -> dict:
+        """The formulas typed so far, in order (each is an entry of the function menu)."""
+        return {"typed": list(self._typed)}
+
+    def _load_extra(self, extra: dict, before_controls: bool) -> None:
+        if before_controls:  # typed again, they come back as the same menu entries
+            for text in extra.get("typed", []):
+                self.controls["formula"].value = text
 
     def _extra_rows(self):
         c = self.controls

@@ -90,6 +90,14 @@ class _SurfaceRun(PlaybackWidget):
         self._x0 = np.asarray(x0, dtype=float).reshape(2)
         self._recompute(new_surface=False)
 
+    def _state_extra(self) -> dict:
+        """A start point set by a click (None: the surface's default)."""
+        return {"start": None if self._x0 is None else self._x0.tolist()}
+
+    def _load_extra(self, extra: dict, before_controls: bool) -> None:
+        if not before_controls and extra.get("start") is not None:
+            self.set_start(extra["start"])
+
     def _new_surface(self, mins_artist):
         """Build the chosen surface, draw its contours (once per surface) and mark its minima."""
         c = self.controls

@@ -68,11 +68,13 @@ def encode(value, where: str = "value"):
         v = float(value)
         return v if math.isfinite(v) else {"float": repr(v)}
     if isinstance(value, (list, tuple)):
-        return [encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return _whole([encode(v, f"{where}[{i}]") for i, v in enumerate(value)], "list")
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return {"array": encode(value.tolist(), where)}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"dict": {k: encode(v, f"{where}[{k!r}]") for k, v in value.items()}}
+        items = {k: encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+        whole = _whole(list(items.values()), "dict")
+        return whole if isinstance(whole, dict) else {"dict": items}
     if isinstance(value, surfaces.Surface):
         spec = surface_spec(value)
         return {"surface": spec} if spec is not None else {"missing": f"the surface {value.name!r}, defined in code"}
@@ -88,6 +90,12 @@ def encode(value, where: str = "value"):
                                  ("amplitudes", "frequencies", "phases", "quadratic", "linear", "bounds")}}
     kind = "a function" if callable(value) else f"a {type(value).__name__}"
     return {"missing": kind}
+
+
+def _whole(items: list, kind: str):
+    """``items``, or one ``missing`` entry for all of them when any is missing (a dict of functions, say)."""
+    gone = [x["missing"] for x in items if isinstance(x, dict) and set(x) == {"missing"}]
+    return {"missing": f"a {kind} holding {gone[0]}"} if gone else items
 
 
 def decode(data, where: str = "value"):
@@ -333,7 +341,8 @@ class SavedState:
 
     def load_state(self, state) -> None:
         """Set this widget's controls (and presenter mode) as ``state`` says; the constructor arguments are not
-        changed (build with :meth:`from_state` for those). Example: ``dash.load_state("demo.json")``"""
+        changed (build with :meth:`from_state` for those). A value a control cannot take stops the restore
+        there, with a ``StateError`` naming it. Example: ``dash.load_state("demo.json")``"""
         data = read_state(state)
         self._check_kind(data)
         self._apply_state(data)
@@ -345,14 +354,10 @@ class SavedState:
                              f"(it has {sorted(self.controls)})")
         values = {}
         for name, raw in controls.items():
-            control = self.controls[name]
             value = decode(raw, f"controls[{name!r}]")
-            if isinstance(control.value, tuple) and isinstance(value, list):
+            if isinstance(self.controls[name].value, tuple) and isinstance(value, list):
                 value = tuple(value)
             values[name] = value
-            problem = _refusal(control, value)
-            if problem:
-                raise StateError(f"controls[{name!r}] = {value!r} is refused: {problem}")
         return values
 
     def _apply_state(self, data: dict) -> None:
@@ -364,6 +369,10 @@ class SavedState:
         with self.hold_redraw():
             self._load_extra(extra, before_controls=True)
             for name in order:
+                # Checked when it is set: a range can follow an earlier control (the step slider's, num_steps).
+                problem = _refusal(self.controls[name], values[name])
+                if problem:
+                    raise StateError(f"controls[{name!r}] = {values[name]!r} is refused: {problem}")
                 self.controls[name].value = values[name]
             self._load_extra(extra, before_controls=False)
         if bool(data.get("presenter", False)) != self.presenter:
