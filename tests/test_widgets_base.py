@@ -101,6 +101,50 @@ def test_notebook_setup_outside_ipython_touches_no_backend(monkeypatch, capsys):
     assert "not in a notebook kernel" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("ignore:Passing unrecognized arguments:DeprecationWarning")  # ipympl's Toolbar
+def test_live_setup_shows_a_pyplot_figure_wider_than_the_column_as_a_picture_that_fits(fake_kernel, capsys):
+    """ipympl shows plt.show()'s canvas at its size in pixels: a 15-inch figure was cut at the column's edge
+    (lectures 03 and 04 at 1280 px). After notebook_setup such a figure is a PNG the notebook shrinks to the
+    column; a figure that fits stays a live canvas."""
+    from IPython.core.formatters import DisplayFormatter
+
+    fake_kernel.display_formatter = DisplayFormatter()
+    fake_kernel.events = types.SimpleNamespace(register=lambda *args: None)  # importing ipympl registers a hook
+    widgets.notebook_setup(seed=0)
+    backend = matplotlib.get_backend()
+    try:
+        from ipympl.backend_nbagg import Canvas, FigureManager
+    finally:
+        matplotlib.use(backend, force=True)
+    column = widgets.figures.column_width()
+    shown = {}
+    for name, size in (("wide", (15.0, 4.6)), ("narrow", (6.0, 3.0))):
+        fig = matplotlib.figure.Figure(figsize=size)
+        fig.subplots().plot([0, 1], [1, 0])
+        canvas = Canvas(fig)
+        FigureManager(canvas, 0)
+        shown[name] = fake_kernel.display_formatter.format(canvas)
+    data, metadata = shown["wide"]
+    assert set(data) == {"image/png", "text/plain"} and "widget-view" not in str(data)
+    assert metadata["image/png"]["width"] <= column - widgets.figures.FIGURE_CHROME_PX
+    png = base64.b64decode(data["image/png"])
+    assert png[:4] == b"\x89PNG" and "1500 x 460 px" in data["text/plain"]
+    assert "application/vnd.jupyter.widget-view+json" in shown["narrow"][0]
+
+
+def test_column_width_sets_the_default_figure_width():
+    default = widgets.column_width()
+    try:
+        widgets.column_width(600)
+        w = _Line()
+        assert w.fig.get_figwidth() * w.fig.dpi == pytest.approx(600 - 8 - 20)
+        with pytest.raises(ValueError, match="whole number of pixels"):
+            widgets.column_width(12.5)
+    finally:
+        widgets.column_width(default)
+    assert widgets.figures.fit_figsize((10, 4)) == pytest.approx((8.2, 4.0))
+
+
 def test_notebook_setup_validates_arguments():
     with pytest.raises(ValueError, match="seed"):
         widgets.notebook_setup(seed=-1)

@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 
-__all__ = ["notebook_setup", "choose_backend", "environment_report", "live_figures_failed"]
+__all__ = ["notebook_setup", "choose_backend", "environment_report", "live_figures_failed", "fit_pyplot_figures"]
 
 
 def _ipympl_importable() -> tuple[bool, str]:
@@ -66,11 +66,30 @@ def live_figures_failed(exc: BaseException, in_colab: bool = False) -> str:
             f"still work, and each change redraws the picture.")
 
 
+def fit_pyplot_figures(shell) -> bool:
+    """Show pyplot figures too wide for the notebook column as pictures that shrink to it (live figures only).
+
+    With ipympl, ``plt.show()`` shows a canvas of a fixed size in pixels: a 15-inch figure would be cut at the
+    column's right edge. This registers :func:`widgets.figures.canvas_bundle` for ipympl's canvas with the
+    kernel's display formatter, so such a figure arrives as a PNG (figures that fit stay live). Returns True
+    when it was registered (False for a shell without display formatters). Example: ``fit_pyplot_figures(ip)``
+    """
+    from .figures import canvas_bundle
+
+    formatter = getattr(getattr(shell, "display_formatter", None), "mimebundle_formatter", None)
+    if formatter is None:
+        return False
+    formatter.for_type_by_name("ipympl.backend_nbagg", "Canvas", canvas_bundle)
+    return True
+
+
 def notebook_setup(seed: int | None = None, live: bool = True):
     """Prepare a notebook: live figures when possible, Colab's widget manager, seeds; return the device.
 
     Picks the ipympl backend (``%matplotlib widget``) in an IPython kernel where ipympl imports, the inline
     backend otherwise, printing one line saying which; on Colab first enables the custom widget manager.
+    With live figures, a pyplot figure wider than the notebook column is shown as a picture that shrinks to
+    it (:func:`fit_pyplot_figures`).
     Then calls :func:`lecture_utils.set_seed` and returns :func:`lecture_utils.get_device`.
 
     Args:
@@ -108,6 +127,8 @@ def notebook_setup(seed: int | None = None, live: bool = True):
     if backend is not None:
         try:
             shell.run_line_magic("matplotlib", backend)
+            if backend == "widget":
+                fit_pyplot_figures(shell)
         except Exception as exc:  # live figures failed to start: every widget still works with pictures
             if backend == "widget":
                 shell.run_line_magic("matplotlib", "inline")
