@@ -266,7 +266,7 @@ def test_saved_surfaces_come_back_the_same():
 def test_a_state_of_another_widget_is_refused(tmp_path):
     w = widgets.SecantWidget()
     path = w.save_state(tmp_path / "secant.json")
-    with pytest.raises(StateError, match="saved from a SecantWidget, not an? Explorer2D: use SecantWidget.from_state"):
+    with pytest.raises(StateError, match="saved from a SecantWidget, not an Explorer2D: use SecantWidget.from_state"):
         widgets.Explorer2D.from_state(path)
     with pytest.raises(StateError, match="saved from a SecantWidget"):
         widgets.Explorer1D("sin_parabola").load_state(path)

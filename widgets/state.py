@@ -310,7 +310,7 @@ class SavedState:
     @classmethod
     def _check_kind(cls, data):
         if data["widget"] != cls.__name__:
-            raise StateError(f"this state was saved from a {data['widget']}, not a {cls.__name__}: "
+            raise StateError(f"this state was saved from {_a(data['widget'])}, not {_a(cls.__name__)}: "
                              f"use {data['widget']}.from_state(...)")
 
     @classmethod
@@ -382,6 +382,10 @@ class SavedState:
 
     def _load_extra(self, extra: dict, before_controls: bool) -> None:
         """Restore what :meth:`_state_extra` saved (called before and after the controls are set)."""
+
+
+def _a(name: str) -> str:
+    return f"{'an' if str(name)[:1] in 'AEIOU' else 'a'} {name}"
 
 
 def _refusal(control, value) -> str:
