@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import sys
 import types
 
@@ -125,10 +126,12 @@ def test_live_setup_shows_a_pyplot_figure_wider_than_the_column_as_a_picture_tha
         FigureManager(canvas, 0)
         shown[name] = fake_kernel.display_formatter.format(canvas)
     data, metadata = shown["wide"]
-    assert set(data) == {"image/png", "text/plain"} and "widget-view" not in str(data)
-    assert metadata["image/png"]["width"] <= column - widgets.figures.FIGURE_CHROME_PX
+    assert set(data) == {"image/png", "text/plain"} and "widget-view" not in str(data) and not metadata
     png = base64.b64decode(data["image/png"])
-    assert png[:4] == b"\x89PNG" and "1500 x 460 px" in data["text/plain"]
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(png)).size == (1500, 460)  # its own size: the notebook shrinks it to the column
+    assert "1500 x 460 px" in data["text/plain"] and f"{column} px column" in data["text/plain"]
     assert "application/vnd.jupyter.widget-view+json" in shown["narrow"][0]
 
 
@@ -327,3 +330,14 @@ def test_presenter_mode_restyles_live_widgets_and_new_figures_and_back():
     assert w2.ax.title.get_fontsize() == pytest.approx(title0)  # shrinks back to normal too
     with pytest.raises(TypeError, match="on"):
         widgets.presenter_mode("yes")
+
+
+def test_a_live_figure_is_a_whole_number_of_pixels_wide_in_the_browser():
+    """8.2 in at 100 dpi is 819.999... px in floating point: ipympl's front end would make the canvas 819 px wide
+    and the browser stretch it to its 820-px box, blurring every line."""
+    assert int(8.2 * 100) == 819  # the trap
+    for figsize in [(8.2, 4.0), (6.3, 3.3), (5.7, 2.9), (8.0, 4.0)]:
+        w, h = widgets.figures.whole_pixels(figsize, 100)
+        assert int(w * 100) == round(figsize[0] * 100) and int(h * 100) == round(figsize[1] * 100)
+        assert abs(w - figsize[0]) < 1e-7 and abs(h - figsize[1]) < 1e-7
+    assert widgets.figures.whole_pixels((8.234, 4.0), 100)[0] == 8.234  # not a whole number: left alone

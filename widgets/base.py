@@ -1,7 +1,7 @@
 """The base class of every course widget: figure, controls, drawing, status line, presenter mode, closing.
 
 Introduced in lecture 01 and used by every interactive figure after it. A :class:`Widget` owns a matplotlib
-``fig`` built under ``plt.ioff()``, a dict ``controls`` of ipywidgets by name, an ``output`` that shows any
+``fig`` built with interactive mode off, a dict ``controls`` of ipywidgets by name, an ``output`` that shows any
 error raised inside a callback (:func:`callback`, :mod:`widgets.errors`), and a ``status`` line (an
 ``ipywidgets.HTML`` with CSS class ``lecture-status``). With the ipympl backend active the canvas is ipympl's
 live Canvas widget; otherwise the figure is redrawn to a PNG ``ipywidgets.Image`` after every change, with a

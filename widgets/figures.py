@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-__all__ = ["ipympl_active", "live_figure", "new_figure", "show_png", "png_bytes", "rgb_png", "front_end_pending",
+__all__ = ["ipympl_active", "whole_pixels", "live_figure", "new_figure", "show_png", "png_bytes", "rgb_png", "front_end_pending",
            "send_first_frame", "column_width", "fit_figsize", "canvas_bundle", "OnDemandLayout", "COLUMN_PX",
            "FIGURE_CHROME_PX", "FIGURE_MARGIN_PX"]
 
@@ -70,13 +70,32 @@ def ipympl_active() -> bool:
     return "ipympl" in backend or backend in ("widget", "module://ipympl.backend_nbagg")
 
 
+def whole_pixels(figsize, dpi: float) -> tuple[float, float]:
+    """``figsize`` in inches, nudged so that inches times ``dpi`` is never just under a whole number of pixels.
+
+    ``8.2 * 100`` is ``819.999...`` in floating point; ipympl's front end makes its canvas ``int(width)``
+    pixels wide, 819, and the browser stretches that canvas to the 820 CSS pixels of its box, blurring every
+    line. Example: ``whole_pixels((8.2, 4.0), 100)[0] * 100 >= 820``.
+    """
+    return tuple((round(float(v) * dpi) + 1e-6) / dpi if abs(float(v) * dpi - round(float(v) * dpi)) < 1e-6
+                 else float(v) for v in figsize)
+
+
 def live_figure(figsize) -> Figure:
-    """A pyplot figure on ipympl's canvas widget, made under ``plt.ioff()`` (so it is not shown twice), with
-    the canvas's header, footer and resize handle hidden and its toolbar on the left."""
+    """A pyplot figure on ipympl's canvas widget, made with interactive mode off (so it is not shown twice), with
+    the canvas's header, footer and resize handle hidden and its toolbar on the left.
+
+    Interactive mode is switched with ``matplotlib.interactive`` rather than ``plt.ioff()``: the latter also
+    unhooks pyplot from the IPython shell, and fails when the shell it was hooked to is gone.
+    """
     import matplotlib.pyplot as plt
 
-    with plt.ioff():
-        fig = plt.figure(figsize=figsize)
+    was_interactive = matplotlib.is_interactive()
+    matplotlib.interactive(False)
+    try:
+        fig = plt.figure(figsize=whole_pixels(figsize, matplotlib.rcParams["figure.dpi"]))
+    finally:
+        matplotlib.interactive(was_interactive)
     canvas = fig.canvas
     for attr, val in (("header_visible", False), ("footer_visible", False), ("resizable", False),
                       ("toolbar_position", "left")):
@@ -130,20 +149,19 @@ def canvas_bundle(canvas):
 
     A canvas that fits the column is shown live, as ipympl shows it. One wider than the column would be cut
     at the right edge (a live canvas has a fixed size in pixels, and scaling it in the browser would move
-    every click), so it is shown as a picture instead: a PNG drawn at twice the size it is shown at, which
-    the notebook shrinks to the column like any image. Returns the display data (a dict of MIME types).
+    every click), so it is shown as a picture instead, a PNG of the figure at its own size, which the notebook
+    shrinks to the column like any image (its text shrinks with it: a figure made for the column reads
+    better). Returns the display data (a dict of MIME types).
     """
     fig = canvas.figure
     ratio = getattr(canvas, "device_pixel_ratio", 1.0) or 1.0
     width_px = fig.get_figwidth() * fig.dpi / ratio
-    room = column_width() - FIGURE_CHROME_PX
-    if width_px <= room:
+    if width_px <= column_width() - FIGURE_CHROME_PX:
         return canvas._repr_mimebundle_()
-    shown = min(width_px, float(room))
-    png = png_bytes(fig, dpi=2.0 * fig.dpi * shown / width_px / ratio)
-    text = f"<Figure {width_px:.0f} x {fig.get_figheight() * fig.dpi / ratio:.0f} px, shown as a picture>"
-    return ({"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
-            {"image/png": {"width": int(shown)}})
+    png = png_bytes(fig, dpi=fig.dpi / ratio)
+    text = (f"<Figure {width_px:.0f} x {fig.get_figheight() * fig.dpi / ratio:.0f} px, wider than the "
+            f"{column_width()} px column: shown as a picture>")
+    return {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text}
 
 
 class OnDemandLayout(ConstrainedLayoutEngine):
