@@ -4,6 +4,9 @@ Run: ``.venv/bin/python -m bench.bench_widgets``. A frame is what one slider mov
 recompute, redraw, and encode the PNG that ipympl sends to the browser (the changed pixels of the Agg buffer,
 encoded as ipympl does). The naive baseline builds a new figure with its contour for every move and saves it
 as a PNG, as code written with ``ipywidgets.interact`` usually does. Both run in this process, on this machine.
+Also timed, once per display or demo rather than per move: the display data of a widget (its view and the
+picture of its figure that a saved notebook keeps), and a prepared demo's state written as one line and a
+widget built again from it.
 """
 from __future__ import annotations
 
@@ -84,7 +87,7 @@ def bench_explorer2d():
     w = Explorer2D(s, [n for n, _ in specs], lr=[lr for _, lr in specs], x0=x0, num_steps=num_steps)
     encode = IpymplEncoder()
     sizes = []
-    w._displayed = True  # render as if on screen; the frame is encoded the way ipympl would send it
+    w.displayed = True  # render as if on screen; the frame is encoded the way ipympl would send it
     w._publish_static = lambda: sizes.append(len(encode(w.fig.canvas)))
     w.redraw(full=True)
 
@@ -114,7 +117,7 @@ def bench_basin():
 
     out = {}
     w = BasinMap("himmelblau", "sgd", lr=0.01, resolution=100, num_steps=200)
-    w._displayed = True
+    w.displayed = True
     encode = IpymplEncoder()
     w._publish_static = lambda: encode(w.fig.canvas)
     w.redraw(full=True)
@@ -133,8 +136,32 @@ def bench_basin():
     return out
 
 
+def bench_display_and_state():
+    """Once per display: the display data with the picture; once per demo: state to one line and back."""
+    from widgets import Explorer2D
+
+    out = {}
+    def shown(_):
+        w = Explorer2D("rosenbrock", ["sgd", "momentum", "adam"], num_steps=300, live=False)
+        w._repr_mimebundle_()
+        w.close()
+
+    def built(_):
+        Explorer2D("rosenbrock", ["sgd", "momentum", "adam"], num_steps=300, live=False).close()
+
+    out["Explorer2D built (not shown)"] = _timed(built, range(8))
+    out["Explorer2D built and shown (view + picture)"] = _timed(shown, range(8))
+    w = Explorer2D("rosenbrock", ["sgd", "momentum", "adam"], num_steps=300, live=False)
+    w.set(lr=2e-3, step=150)
+    out["state_string()"] = _timed(lambda _: w.state_string(), range(20))
+    line = w.state_string()
+    out["Explorer2D.from_state(line)"] = _timed(lambda _: Explorer2D.from_state(line).close(), range(8))
+    return out
+
+
 def main():
     rows, png_size = bench_explorer2d()
+    rows.update(bench_display_and_state())
     try:
         rows.update(bench_basin())
     except ImportError as exc:  # BasinMap not there yet
