@@ -101,7 +101,7 @@ def browser(process_guard):
 @pytest.fixture(scope="package")
 def browser_context(browser):
     """One context for all pages, so JupyterLab's static files come from the cache after the first load."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     yield context
     context.close()
 
@@ -112,7 +112,9 @@ class _Opener:
     def __init__(self, server, context):
         self.server, self.context, self.opened = server, context, []
 
-    def __call__(self, path, viewport=(1400, 1000)) -> LabPage:
+    def __call__(self, path, viewport=(1280, 800)) -> LabPage:
+        """Open ``path`` in a new page of ``viewport`` pixels (a laptop's 1280 x 800 by default), in JupyterLab's
+        default layout: the file browser open."""
         page = self.context.new_page()
         page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
         lab = LabPage(self.server, page, path)

@@ -299,6 +299,77 @@ JS_CELL_REPORT = """
 }
 """ % _FIND_PANEL
 
+# Where every output sits against the notebook column (JupyterLab's output area of a code cell): whether its
+# content is wider than the column (it scrolls sideways), and the box of every figure, widget and image in it.
+# A box reaching past the column's right edge is cut off there. Markdown cells are measured too (a display
+# equation wider than the column scrolls).
+JS_LAYOUT = """
+([path, selectors]) => {
+  const find = %s;
+  const panel = find(path);
+  const app = window.jupyterapp;
+  const round = (v) => Math.round(v * 10) / 10;
+  const cells = [];
+  panel.content.widgets.forEach((cell, index) => {
+    const code = cell.model.type === 'code';
+    const nodes = code ? [...cell.node.querySelectorAll('.jp-OutputArea > .jp-OutputArea-child > .jp-OutputArea-output')]
+                       : [...cell.node.querySelectorAll('.jp-MarkdownOutput')];
+    if (!nodes.length) return;
+    const outputs = nodes.map((node, k) => {
+      const col = node.getBoundingClientRect();
+      const boxes = [...node.querySelectorAll(selectors)].map(e => {
+        const b = e.getBoundingClientRect();
+        const kind = e.matches('.lecture-widget') ? 'widget' : e.matches('.jupyter-matplotlib-figure') ? 'figure'
+                     : e.tagName === 'IMG' ? 'image' : e.tagName.toLowerCase();
+        return {kind, left: round(b.left), right: round(b.right), width: round(b.width),
+                natural: e.tagName === 'IMG' ? e.naturalWidth : null};
+      }).filter(b => b.width > 0);
+      return {k, left: round(col.left), right: round(col.right), client: node.clientWidth, scroll: node.scrollWidth,
+              boxes, hasFigure: boxes.some(b => b.kind !== 'mjx-container')};
+    });
+    cells.push({index, type: cell.model.type, outputs});
+  });
+  return {leftCollapsed: app.shell.leftCollapsed, viewport: [window.innerWidth, window.innerHeight], cells};
+}
+""" % _FIND_PANEL
+
+#: What JS_LAYOUT measures inside an output: figures, widgets, images, canvases, rows of controls, equations.
+LAYOUT_SELECTORS = (".lecture-widget, .jupyter-matplotlib-figure, img, canvas, .widget-hbox, .widget-vbox, "
+                    ".jp-RenderedHTMLCommon table, mjx-container")
+
+
+def layout_problems(layout: dict, markdown: bool = False) -> list:
+    """Outputs wider than the notebook column (they scroll sideways) and boxes cut at its right edge, as
+    readable lines; markdown cells only when ``markdown`` (a display equation is the notebook text's, not an
+    output)."""
+    problems = []
+    for cell in layout["cells"]:
+        if cell["type"] != "code" and not markdown:
+            continue
+        for out in cell["outputs"]:
+            where = f"cell {cell['index']} ({cell['type']}), output {out['k']}"
+            if out["scroll"] > out["client"] + 1:
+                problems.append(f"{where}: its content is {out['scroll']} px wide in a {out['client']} px column "
+                                f"(it scrolls sideways)")
+            for box in out["boxes"]:
+                if box["right"] > out["right"] + 1:
+                    problems.append(f"{where}: a {box['kind']} {box['width']:.0f} px wide reaches "
+                                    f"{box['right'] - out['right']:.0f} px past the column's right edge")
+    return problems
+
+
+def shrunk_images(layout: dict, below: float = 0.8) -> list:
+    """Images the browser shows at less than ``below`` of their own width (they fit, with smaller text)."""
+    out = []
+    for cell in layout["cells"]:
+        for o in cell["outputs"]:
+            for b in o["boxes"]:
+                if b["kind"] == "image" and b["natural"] and b["width"] < below * b["natural"]:
+                    out.append(f"cell {cell['index']}: {b['natural']} px image shown at {b['width']:.0f} px "
+                               f"({b['width'] / b['natural']:.0%})")
+    return out
+
+
 # Run code in the notebook's kernel without touching the notebook; resolves to stdout (or the error).
 JS_KERNEL_EVAL = """
 async ([path, code]) => {
@@ -401,6 +472,40 @@ class LabPage:
 
     def kernel_eval(self, code: str) -> str:
         return self.page.evaluate(JS_KERNEL_EVAL, [self.path, code])
+
+    def layout(self) -> dict:
+        """Every output's width against the notebook column, and the box of each figure, widget and image."""
+        return self.page.evaluate(JS_LAYOUT, [self.path, LAYOUT_SELECTORS])
+
+    def screenshot_outputs(self, folder, layout: dict, suffix: str = "", viewport: bool = False) -> list:
+        """A screenshot of every code cell's output holding a figure, a widget or an image, into ``folder``
+        (``cell-NN<suffix>.png``); ``viewport``: the screen with the output scrolled to its top instead of the
+        output alone. Returns the files written."""
+        import pathlib
+
+        folder = pathlib.Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        cells = self.page.locator(".jp-Notebook .jp-Cell")
+        for cell in layout["cells"]:
+            if cell["type"] != "code" or not any(o["hasFigure"] for o in cell["outputs"]):
+                continue
+            area = cells.nth(cell["index"]).locator(".jp-OutputArea").first
+            path = folder / f"cell-{cell['index']:02d}{suffix}.png"
+            try:
+                # Cells out of view are laid out only when they come into view (JupyterLab's windowing): scroll
+                # first and let the layout settle, so the box is the output's real one.
+                area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+                self.page.wait_for_timeout(250)
+                if viewport:
+                    self.page.screenshot(path=str(path))
+                else:
+                    area.screenshot(path=str(path), timeout=15_000)
+            except Exception as exc:  # one screenshot that cannot be taken is reported, not fatal
+                print(f"\nno screenshot of cell {cell['index']}: {type(exc).__name__}: {str(exc)[:120]}")
+                continue
+            written.append(path)
+        return written
 
 
 # --- timing a slider move to the repainted figure ---------------------------------------------------

@@ -1,17 +1,76 @@
 """Presenter mode at projector resolution (1280 x 720): screenshots to judge, and what can be measured.
 
-The screenshots (test-artifacts/browser/presenter_*.png) are for a person to look at; the test checks
-what a projector needs and a browser can measure: the whole figure fits on the screen with JupyterLab's
-side bar closed, and no text in the figure or on its controls is smaller than 1/45 of the screen height
-(16 px at 720).
+The screenshots (test-artifacts/browser/presenter_*.png) are for a person to look at; the tests check what a
+projector needs and a browser can measure: in JupyterLab's default layout (file browser open) every widget,
+figure and controls, fits the notebook column, and no text in a figure or on its controls is smaller than 1/45
+of the screen height (16 px at 720). The explorer is checked again with the side bar closed and JupyterLab's
+own presentation mode on, and its enlarged controls must still follow the mouse.
 """
 import json
 
-from .lab import find_problems
+from .lab import find_problems, layout_problems
 
 NOTEBOOK = "browser_tests/presenter.ipynb"
+EVERY_WIDGET = "browser_tests/presenter_widgets.ipynb"
 FIGURE = ".lecture-widget .jupyter-matplotlib-figure"
 MIN_TEXT_PX = 16
+CONTROL_TEXT_PX = (
+    "() => [...document.querySelectorAll('.lecture-widget .widget-label, .lecture-widget .widget-readout,"
+    " .lecture-widget .jupyter-button, .lecture-widget .widget-dropdown select, .lecture-widget input')]"
+    ".filter(e => e.offsetParent !== null && (e.innerText || e.value || '').trim())"
+    ".map(e => parseFloat(getComputedStyle(e).fontSize) * (e.currentCSSZoom || 1))")
+# In the kernel: the smallest text of each shown widget's figure, in CSS pixels.
+FIGURE_TEXT_PX = """
+import gc, json, warnings
+import widgets
+from matplotlib.text import Text
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    shown = [w for w in gc.get_objects() if isinstance(w, widgets.Widget) and not w.closed and w.displayed]
+rows = {}
+for w in shown:
+    ratio = getattr(w.fig.canvas, "device_pixel_ratio", 1.0) or 1.0
+    sizes = [t.get_fontsize() * w.fig.dpi / ratio / 72 for t in w.fig.findobj(Text) if t.get_visible() and t.get_text()]
+    rows[type(w).__name__] = {"min_px": min(sizes), "presenter": w.presenter, "width_px": w.fig.get_figwidth() * w.fig.dpi / ratio}
+print(json.dumps(rows))
+"""
+
+
+def _kernel_json(lab, code):
+    said = lab.kernel_eval(code)
+    return json.loads(next(line for line in said.splitlines() if line.startswith(("{", "["))))
+
+
+def test_every_widget_fits_the_column_in_presenter_mode_at_1280x720_with_the_file_browser_open(open_notebook,
+                                                                                              artifacts):
+    lab = open_notebook(EVERY_WIDGET, viewport=(1280, 720))
+    lab.run_all(timeout_ms=300_000)
+    problems = find_problems(lab.wait_widgets_rendered())
+    assert not problems, problems
+    lab.wait_idle(settle_ms=1500)
+    layout = lab.layout()
+    assert not layout["leftCollapsed"], "the file browser should be open (JupyterLab's default layout)"
+    problems = layout_problems(layout)
+    folder = artifacts / "presenter_widgets"
+    lab.screenshot_outputs(folder, layout, "_presenter_1280x720", viewport=True)
+    lab.screenshot_outputs(folder, layout, "_presenter")
+    figures = _kernel_json(lab, FIGURE_TEXT_PX)
+    assert len(figures) == 14 and all(r["presenter"] for r in figures.values()), sorted(figures)
+    problems += [f"{name}: text of {r['min_px']:.1f} px in its figure" for name, r in figures.items()
+                 if r["min_px"] < MIN_TEXT_PX - 1e-6]
+    controls_px = lab.page.evaluate(CONTROL_TEXT_PX)
+    assert controls_px, "no visible control labels found"
+    if min(controls_px) < MIN_TEXT_PX:
+        problems.append(f"control labels of {min(controls_px):.1f} px")
+    widths = {c["index"]: max(b["width"] for o in c["outputs"] for b in o["boxes"] if b["kind"] == "widget")
+              for c in layout["cells"] if any(b["kind"] == "widget" for o in c["outputs"] for b in o["boxes"])}
+    column = sorted({o["client"] for c in layout["cells"] if c["type"] == "code" for o in c["outputs"]})
+    (folder / "presenter_widgets.json").write_text(json.dumps(
+        {"column_px": column, "widget_px": widths, "figure": figures, "controls_min_px": min(controls_px),
+         "problems": problems}, indent=1))
+    print(f"\nevery widget in presenter mode at 1280x720, file browser open: column {column} px; figure text "
+          f"{min(r['min_px'] for r in figures.values()):.1f} px and up; controls {min(controls_px):.1f} px and up")
+    assert not problems, "\n  ".join(["in presenter mode at 1280 x 720:"] + problems)
 
 
 def test_presenter_mode_explorer_at_1280x720(open_notebook, artifacts):
@@ -23,6 +82,13 @@ def test_presenter_mode_explorer_at_1280x720(open_notebook, artifacts):
     figure = page.locator(FIGURE).first
     figure.scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "presenter_1280x720_default_layout.png"))
+    # JupyterLab's default layout, file browser open: the whole explorer fits the notebook column.
+    layout = lab.layout()
+    assert not layout["leftCollapsed"]
+    assert not layout_problems(layout), layout_problems(layout)
+    column = next(o for c in layout["cells"] if c["type"] == "code" for o in c["outputs"] if o["boxes"])
+    box = figure.bounding_box()
+    assert column["left"] <= box["x"] and box["x"] + box["width"] <= column["right"], (box, column)
     # What an instructor does before class: close the side bar, JupyterLab's presentation mode on.
     page.evaluate("async () => { const c = window.jupyterapp.commands;"
                   " if (!window.jupyterapp.shell.leftCollapsed) await c.execute('application:toggle-left-area');"
