@@ -155,6 +155,7 @@ def test_close_disconnects_the_figure_callbacks_and_stops_a_dashboard():
 
 
 @pytest.mark.filterwarnings("ignore:Passing unrecognized arguments:DeprecationWarning")  # ipympl's Toolbar
+@pytest.mark.filterwarnings("error::UserWarning")  # a live build warns of nothing (equal y-limits did, once)
 def test_a_live_widget_closes_its_canvas_and_toolbar_models_and_its_pyplot_figure():
     import matplotlib
     import matplotlib.pyplot as plt

@@ -135,6 +135,9 @@ class PhaseDiagram(Widget):
         self.ax_run.set_ylabel(r"$\|\nabla f(x_t)\|$ (log scale)")
         self.ax_run.set_title("the marked choice")
         self.ax_run.grid(True, alpha=0.3)
+        # Limits until the first run sets them: autoscaling the tolerance line alone gives equal y-limits.
+        floor = self.tol if self.tol and self.tol > 0 else 1e-8
+        self.ax_run.set_ylim(floor / 10, max(10.0, floor * 100))
         self.ax_run.axhline(self.tol, color="0.4", lw=1.0, ls="--", zorder=1)
 
     def _grid_optimizer(self, lrs, moms):
