@@ -4,12 +4,12 @@ notebook's own reference solution: run all, no error, every widget on screen, an
 runs every notebook with its stubs.)
 
 The screen is 1280 x 800 in JupyterLab's default layout (the file browser open), as a student's laptop shows
-it: no output may be wider than the notebook column, and no figure, widget or image may reach past its right
-edge, in normal mode and again with presenter mode switched on (which restyles every widget of the notebook,
-the explorers included), where no text of a widget's figure may be under 16 px. Every output with a figure or
-widget is saved as a screenshot (test-artifacts/browser/<notebook>/cell-NN.png), the widgets again at
-1280 x 720 (the screen with the widget at its top: what a projector shows) and in presenter mode at 1280 x 720;
-layout.json there holds the widths measured.
+it: no output and no markdown text (a display equation) may be wider than the notebook column, and no figure,
+widget or image may reach past its right edge, in normal mode and again with presenter mode switched on (which
+restyles every widget of the notebook, the explorers included), where no text of a widget's figure may be under
+16 px. Every output with a figure or widget is saved as a screenshot (test-artifacts/browser/<notebook>/
+cell-NN.png), the widgets again at 1280 x 720 (the screen with the widget at its top: what a projector shows)
+and in presenter mode at 1280 x 720; layout.json there holds the widths measured.
 
 The notebooks are globbed when pytest collects, so new ones are picked up without editing this file.
 No cell of a lecture may show an error (the self-test notebook checks that an error would be caught).
@@ -92,12 +92,13 @@ def check_the_layout(lab, folder) -> dict:
     normal = lab.layout()
     assert not normal["leftCollapsed"], "the file browser should be open (JupyterLab's default layout)"
     problems = [f"at {normal['viewport'][0]} x {normal['viewport'][1]}: {p}" for p in layout_problems(normal)]
+    wide_text = layout_problems({"cells": [c for c in normal["cells"] if c["type"] == "markdown"]}, markdown=True)
+    problems += [f"at {normal['viewport'][0]} x {normal['viewport'][1]}: {p}" for p in wide_text]
     shots = lab.screenshot_outputs(folder, normal)
     columns = sorted({o["client"] for c in normal["cells"] if c["type"] == "code" for o in c["outputs"]})
     out = {"viewport": normal["viewport"], "column_px": columns, "screenshots": len(shots),
            "images_shown_smaller": shrunk_images(normal),
-           "markdown_wider_than_the_column": layout_problems(
-               {"cells": [c for c in normal["cells"] if c["type"] == "markdown"]}, markdown=True),
+           "markdown_wider_than_the_column": wide_text,
            "widest_output_px": max((b["width"] for c in normal["cells"] for o in c["outputs"] for b in o["boxes"]
                                     if b["kind"] in ("widget", "figure", "image")), default=0)}
     widgets_shown = any(b["kind"] == "widget" for c in normal["cells"] for o in c["outputs"] for b in o["boxes"])
