@@ -64,7 +64,7 @@ def part_eigen(X, y, repeats):
         r = repeats if P < 3000 else 1
         t_l, lam = best(lambda: lanczos_top(net, X, y), repeats)
         t_form, H = best(lambda: curvature.exact_hessian(net, X, y), r)
-        t_eig, ev = best(lambda: torch.linalg.eigvalsh(H), r)
+        t_eig, ev = best(lambda H=H: torch.linalg.eigvalsh(H), r)
         full = float(ev[-1])
         print(f"{P:>8,} {t_l:>10.3f} {t_form + t_eig:>9.3f} {t_form:>8.3f} {t_eig:>10.3f} "
               f"{(t_form + t_eig) / t_l:>12.0f}x {abs(lam - full) / full:>10.1e}")

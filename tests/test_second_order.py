@@ -2,7 +2,6 @@
 
 Run with ``-s`` to see the iteration-count table against scipy.optimize.minimize.
 """
-import math
 
 import numpy as np
 import pytest

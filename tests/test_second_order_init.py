@@ -1,7 +1,6 @@
 """lecture_utils.training.init (lecture 05): schemes equal torch.nn.init draw for draw; statistics across depth."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from torch import nn

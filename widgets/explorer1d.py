@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import ipywidgets
 import numpy as np
 
 from lecture_utils import surfaces

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 
-import ipywidgets
 import matplotlib
 import numpy as np
 from matplotlib.colors import LogNorm

@@ -10,7 +10,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 
 from .lab import find_problems
 
