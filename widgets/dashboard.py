@@ -35,6 +35,7 @@ from lecture_utils.training import train
 
 from .base import Widget, callback
 from .controls import int_slider, row
+from .start_stop import StartStop
 from .style import color
 
 __all__ = ["TrainingDashboard", "plain_log_ticks"]
@@ -62,7 +63,7 @@ def plain_log_ticks(axis):
     return axis
 
 
-class TrainingDashboard(Widget):
+class TrainingDashboard(StartStop, Widget):
     """Train several configurations on the same data and watch their loss and accuracy curves live.
 
     Args:
@@ -156,44 +157,6 @@ class TrainingDashboard(Widget):
             for ax in (self.ax_loss, self.ax_acc):
                 ax.set_xlim(0, change["new"])
             self.redraw(full=True)
-
-    @callback
-    def _on_start(self, _button=None):
-        self.start()
-
-    @callback
-    def _on_stop(self, _button=None):
-        self.stop()
-
-    def start(self):
-        """What the *start* button does: train in the kernel's event loop if there is one, else :meth:`run`."""
-        import asyncio
-
-        if self.running:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            self.run()
-            return
-        self._task = loop.create_task(self._run_async())
-
-    def stop(self):
-        """Ask the running training to stop after its current record (what the *stop* button does)."""
-        self._stop_requested = True
-
-    @property
-    def task(self):
-        """The ``asyncio.Task`` of the last *start* in an event loop (``await dash.task`` waits for it); None
-        before one, or after a synchronous run."""
-        return self._task
-
-    def _before_close(self):
-        self.stop()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
 
     async def _run_async(self):
         import asyncio

@@ -28,13 +28,14 @@ from lecture_utils.training import sharpness
 
 from .base import Widget, callback
 from .controls import int_slider, log_slider
+from .start_stop import StartStop
 from .dashboard import plain_log_ticks
 from .style import color
 
 __all__ = ["SharpnessWidget"]
 
 
-class SharpnessWidget(Widget):
+class SharpnessWidget(StartStop, Widget):
     """Full-batch gradient descent on one net at the slider's learning rate; loss and sharpness drawn live.
 
     Args:
@@ -125,43 +126,6 @@ class SharpnessWidget(Widget):
             for ax in (self.ax_loss, self.ax_sharp):
                 ax.set_xlim(0, change["new"])
             self.redraw(full=True)
-
-    @callback
-    def _on_start(self, _button=None):
-        self.start()
-
-    @callback
-    def _on_stop(self, _button=None):
-        self.stop()
-
-    def start(self):
-        """What *start* does: train in the kernel's event loop if there is one, else :meth:`run`."""
-        import asyncio
-
-        if self.running:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None:
-            self.run()
-            return
-        self._task = loop.create_task(self._run_async())
-
-    def stop(self):
-        """Stop after the current record (what *stop* does)."""
-        self._stop_requested = True
-
-    @property
-    def task(self):
-        """The ``asyncio.Task`` of the last *start* in an event loop (None before one or after :meth:`run`)."""
-        return self._task
-
-    def _before_close(self):
-        self.stop()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
 
     async def _run_async(self):
         import asyncio
