@@ -500,12 +500,32 @@ class LabPage:
                 if viewport:
                     self.page.screenshot(path=str(path))
                 else:
-                    area.screenshot(path=str(path), timeout=15_000)
+                    self._screenshot_whole(area, path)
             except Exception as exc:  # one screenshot that cannot be taken is reported, not fatal
                 print(f"\nno screenshot of cell {cell['index']}: {type(exc).__name__}: {str(exc)[:120]}")
                 continue
             written.append(path)
         return written
+
+
+    def _screenshot_whole(self, area, path):
+        """A screenshot of ``area`` (an output) in full: one taller than the window is taken in a window made
+        tall enough for it (the notebook scrolls inside its panel, so the part below the window would be
+        grey), then the window gets its size back."""
+        size = self.page.viewport_size
+        height = area.evaluate("(e) => e.getBoundingClientRect().height")
+        if height + 200 <= size["height"]:
+            area.screenshot(path=str(path), timeout=15_000)
+            return
+        self.page.set_viewport_size({"width": size["width"], "height": int(height) + 300})
+        try:
+            self.page.wait_for_timeout(250)
+            area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+            self.page.wait_for_timeout(150)
+            area.screenshot(path=str(path), timeout=15_000)
+        finally:
+            self.page.set_viewport_size(size)
+            self.page.wait_for_timeout(150)
 
 
 # --- timing a slider move to the repainted figure ---------------------------------------------------
