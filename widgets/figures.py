@@ -24,9 +24,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-__all__ = ["ipympl_active", "whole_pixels", "live_figure", "new_figure", "show_png", "png_bytes", "rgb_png", "front_end_pending",
-           "send_first_frame", "column_width", "fit_figsize", "canvas_bundle", "OnDemandLayout", "COLUMN_PX",
-           "FIGURE_CHROME_PX", "FIGURE_MARGIN_PX"]
+__all__ = ["ipympl_active", "whole_pixels", "live_figure", "new_figure", "show_png", "png_bytes", "rgb_png",
+           "front_end_pending", "send_first_frame", "column_width", "fit_figsize", "canvas_bundle",
+           "OnDemandLayout", "COLUMN_PX", "FIGURE_CHROME_PX", "FIGURE_MARGIN_PX"]
 
 #: Width in CSS pixels of a JupyterLab 4 notebook's output column on a 1280-pixel-wide screen with the file
 #: browser open (JupyterLab's default layout), measured in chromium by ``tests/browser``. With the side bar
@@ -77,8 +77,11 @@ def whole_pixels(figsize, dpi: float) -> tuple[float, float]:
     pixels wide, 819, and the browser stretches that canvas to the 820 CSS pixels of its box, blurring every
     line. Example: ``whole_pixels((8.2, 4.0), 100)[0] * 100 >= 820``.
     """
-    return tuple((round(float(v) * dpi) + 1e-6) / dpi if abs(float(v) * dpi - round(float(v) * dpi)) < 1e-6
-                 else float(v) for v in figsize)
+    out = []
+    for v in figsize:
+        px = float(v) * dpi
+        out.append((round(px) + 1e-6) / dpi if abs(px - round(px)) < 1e-6 else float(v))
+    return tuple(out)
 
 
 def live_figure(figsize) -> Figure:

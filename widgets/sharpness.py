@@ -28,8 +28,8 @@ from lecture_utils.training import sharpness
 
 from .base import Widget, callback
 from .controls import int_slider, log_slider
-from .start_stop import StartStop
 from .dashboard import plain_log_ticks
+from .start_stop import StartStop
 from .style import color
 
 __all__ = ["SharpnessWidget"]
