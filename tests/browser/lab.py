@@ -480,52 +480,51 @@ class LabPage:
     def screenshot_outputs(self, folder, layout: dict, suffix: str = "", viewport: bool = False) -> list:
         """A screenshot of every code cell's output holding a figure, a widget or an image, into ``folder``
         (``cell-NN<suffix>.png``); ``viewport``: the screen with the output scrolled to its top instead of the
-        output alone. Returns the files written."""
+        output alone. Returns the files written.
+
+        An output taller than the window is shot whole: the notebook scrolls inside its panel, so the part
+        of it below the window would come out grey. For those the window is made tall enough for the
+        tallest output once, and gets its size back at the end.
+        """
         import pathlib
 
         folder = pathlib.Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         cells = self.page.locator(".jp-Notebook .jp-Cell")
-        for cell in layout["cells"]:
-            if cell["type"] != "code" or not any(o["hasFigure"] for o in cell["outputs"]):
-                continue
-            area = cells.nth(cell["index"]).locator(".jp-OutputArea").first
-            path = folder / f"cell-{cell['index']:02d}{suffix}.png"
-            try:
-                # Cells out of view are laid out only when they come into view (JupyterLab's windowing): scroll
-                # first and let the layout settle, so the box is the output's real one.
-                area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
-                self.page.wait_for_timeout(250)
-                if viewport:
-                    self.page.screenshot(path=str(path))
-                else:
-                    self._screenshot_whole(area, path)
-            except Exception as exc:  # one screenshot that cannot be taken is reported, not fatal
-                print(f"\nno screenshot of cell {cell['index']}: {type(exc).__name__}: {str(exc)[:120]}")
-                continue
-            written.append(path)
-        return written
-
-
-    def _screenshot_whole(self, area, path):
-        """A screenshot of ``area`` (an output) in full: one taller than the window is taken in a window made
-        tall enough for it (the notebook scrolls inside its panel, so the part below the window would be
-        grey), then the window gets its size back."""
+        chosen = [c["index"] for c in layout["cells"]
+                  if c["type"] == "code" and any(o["hasFigure"] for o in c["outputs"])]
         size = self.page.viewport_size
-        height = area.evaluate("(e) => e.getBoundingClientRect().height")
-        if height + 200 <= size["height"]:
-            area.screenshot(path=str(path), timeout=15_000)
-            return
-        self.page.set_viewport_size({"width": size["width"], "height": int(height) + 300})
+        tallest = 0 if viewport or not chosen else self.page.evaluate(
+            "(idx) => { const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');"
+            " return Math.max(0, ...idx.map(i => { const a = cells[i] && cells[i].querySelector('.jp-OutputArea');"
+            " return a ? a.getBoundingClientRect().height : 0; })); }", chosen)
+        resized = tallest + 200 > size["height"]
+        if resized:
+            self.page.set_viewport_size({"width": size["width"], "height": min(int(tallest) + 300, 6000)})
+            self.page.wait_for_timeout(300)
         try:
-            self.page.wait_for_timeout(250)
-            area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
-            self.page.wait_for_timeout(150)
-            area.screenshot(path=str(path), timeout=15_000)
+            for index in chosen:
+                area = cells.nth(index).locator(".jp-OutputArea").first
+                path = folder / f"cell-{index:02d}{suffix}.png"
+                try:
+                    # Cells out of view are laid out only when they come into view (JupyterLab's windowing):
+                    # scroll first and let the layout settle, so the box is the output's real one.
+                    area.evaluate("(e) => e.scrollIntoView({block: 'start'})")
+                    self.page.wait_for_timeout(250)
+                    if viewport:
+                        self.page.screenshot(path=str(path))
+                    else:
+                        area.screenshot(path=str(path), timeout=15_000)
+                except Exception as exc:  # one screenshot that cannot be taken is reported, not fatal
+                    print(f"\nno screenshot of cell {index}: {type(exc).__name__}: {str(exc)[:120]}")
+                    continue
+                written.append(path)
         finally:
-            self.page.set_viewport_size(size)
-            self.page.wait_for_timeout(150)
+            if resized:
+                self.page.set_viewport_size(size)
+                self.page.wait_for_timeout(300)
+        return written
 
 
 # --- timing a slider move to the repainted figure ---------------------------------------------------
