@@ -11,21 +11,11 @@ import pytest
 import torch
 
 from lecture_utils.checks import CheckFailed, lecture10
+from check_helpers import rejected  # tests/check_helpers.py (tests/ is not a package)
 from lecture_utils.training import curvature, nets
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "10_sharpness_and_edge_of_stability.ipynb"
-MAX_LEN = 600
-
-
-def rejected(checker, fn, *needles):
-    with pytest.raises(CheckFailed) as info:
-        checker(fn)
-    msg = str(info.value)
-    assert len(msg) < MAX_LEN, f"{len(msg)} characters: {msg}"
-    for needle in needles:
-        assert needle in msg, f"{needle!r} not in: {msg}"
-    return msg
 
 
 # ---------------------------------------------------------------------------------------------------------
